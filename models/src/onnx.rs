@@ -1,0 +1,145 @@
+//! ONNX export of a [`LogisticModel`] with its preprocessing, and a runner for parity checks.
+//!
+//! The graph is `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(w, b) → Sigmoid →
+//! probability[batch, 1]`, written with the protobuf types of `tract-onnx` and read back by tract.
+//! The batch dimension is fixed: ezkl proves one batch of scores in one circuit.
+
+use prost::Message;
+use tract_onnx::{
+    pb::{
+        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+        TypeProto, ValueInfoProto, tensor_proto::DataType, tensor_shape_proto, type_proto,
+    },
+    prelude::*,
+};
+
+use crate::{Error, LogisticModel, Result};
+
+/// Name of the graph input.
+pub const INPUT: &str = "features";
+/// Name of the graph output.
+pub const OUTPUT: &str = "probability";
+/// ONNX opset the graph targets.
+pub const OPSET: i64 = 13;
+
+fn tensor(name: &str, dims: &[i64], values: Vec<f32>) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: DataType::Float as i32,
+        float_data: values,
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| tensor_shape_proto::Dimension {
+            value: Some(tensor_shape_proto::dimension::Value::DimValue(*d)),
+            ..Default::default()
+        })
+        .collect();
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: DataType::Float as i32,
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
+    NodeProto {
+        op_type: op.into(),
+        name: output.into(),
+        input: inputs.iter().map(|s| (*s).into()).collect(),
+        output: vec![output.into()],
+        ..Default::default()
+    }
+}
+
+/// Serialises `model` as an ONNX graph over batches of exactly `batch` rows.
+pub fn export(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
+    if batch == 0 {
+        return Err(Error::InvalidParam { name: "batch", reason: "must be > 0".into() });
+    }
+    let f = model.n_features() as i64;
+    let b = batch as i64;
+    let s = &model.standardizer;
+    let graph = GraphProto {
+        name: "zkrisk_logistic".into(),
+        node: vec![
+            node("Sub", &[INPUT, "mean"], "centred"),
+            node("Mul", &["centred", "inv_scale"], "standardised"),
+            node("Gemm", &["standardised", "weights", "bias"], "logit"),
+            node("Sigmoid", &["logit"], OUTPUT),
+        ],
+        initializer: vec![
+            tensor("mean", &[f], s.mean.iter().map(|v| *v as f32).collect()),
+            tensor("inv_scale", &[f], s.scale.iter().map(|v| (1.0 / v) as f32).collect()),
+            tensor("weights", &[f, 1], model.weights.iter().map(|v| *v as f32).collect()),
+            tensor("bias", &[1], vec![model.intercept as f32]),
+        ],
+        input: vec![value_info(INPUT, &[b, f])],
+        output: vec![value_info(OUTPUT, &[b, 1])],
+        ..Default::default()
+    };
+    let proto = ModelProto {
+        ir_version: 8,
+        producer_name: "zkrisk".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        doc_string: format!("logistic regression over {}", model.features.join(", ")),
+        graph: Some(graph),
+        ..Default::default()
+    };
+    Ok(proto.encode_to_vec())
+}
+
+/// An ONNX graph loaded into tract, ready to score batches.
+#[derive(Debug)]
+pub struct OnnxRunner {
+    plan: std::sync::Arc<TypedRunnableModel>,
+    batch: usize,
+    features: usize,
+}
+
+impl OnnxRunner {
+    /// Loads an ONNX graph with a fixed `[batch, features]` float input.
+    pub fn load(bytes: &[u8], batch: usize, features: usize) -> Result<Self> {
+        let err = |e: TractError| Error::Onnx(format!("{e:#}"));
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        Ok(Self { plan, batch, features })
+    }
+
+    /// Runs one batch (row-major, exactly `batch × features` values) and returns one output per row.
+    pub fn run(&self, x: &[f64]) -> Result<Vec<f64>> {
+        if x.len() != self.batch * self.features {
+            return Err(Error::Shape(format!(
+                "{} values for a batch of {} × {}",
+                x.len(),
+                self.batch,
+                self.features
+            )));
+        }
+        let input = Tensor::from_shape(
+            &[self.batch, self.features],
+            &x.iter().map(|v| *v as f32).collect::<Vec<_>>(),
+        )
+        .map_err(|e| Error::Onnx(format!("{e:#}")))?;
+        let out = self.plan.run(tvec!(input.into())).map_err(|e| Error::Onnx(format!("{e:#}")))?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(|e| Error::Onnx(format!("{e:#}")))?;
+        Ok(view.iter().map(|v| f64::from(*v)).collect())
+    }
+}

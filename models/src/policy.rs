@@ -1,0 +1,149 @@
+//! The parameter rule: from one epoch's proven scores to the collateral parameters of a reserve.
+//!
+//! The same rule runs on-chain (`contracts/src/libraries/RiskRule.sol`), where `RiskOracle` checks
+//! that an update's parameters are the rule applied to the scores the proof carries. Both copies
+//! use the same names and are tested against the same vectors
+//! (`contracts/test/fixtures/risk_rule_vectors.json`).
+//!
+//! With `n` scores `s_i = round(p_i · 2^bits)`:
+//! - `risk_bps = ⌈Σ s_i · 10_000 / (n · 2^bits)⌉`: the epoch's mean liquidation probability in
+//!   basis points, rounded up (favours the protocol);
+//! - `cut = ⌈(LTV_MAX − LTV_MIN) · min(risk_bps, RISK_CAP) / RISK_CAP⌉`;
+//! - `ltv = LTV_MAX − cut`, `liquidation_threshold = ltv + LT_BUFFER`,
+//!   `liquidation_bonus = BONUS`.
+//!
+//! So a quiet market (mean 7-day liquidation probability 0) keeps LTV at 80%, and LTV falls
+//! linearly to 50% as the mean probability rises to 20%.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Highest LTV the rule gives, in basis points.
+pub const LTV_MAX_BPS: u64 = 8_000;
+/// Lowest LTV the rule gives, in basis points.
+pub const LTV_MIN_BPS: u64 = 5_000;
+/// Mean probability (bps) at and above which LTV is at its minimum.
+pub const RISK_CAP_BPS: u64 = 2_000;
+/// Liquidation threshold above LTV, in basis points.
+pub const LT_BUFFER_BPS: u64 = 500;
+/// Liquidation bonus (Aave convention: 10_500 = 5% bonus).
+pub const BONUS_BPS: u64 = 10_500;
+
+/// Collateral parameters of a reserve in the units Aave's `PoolConfigurator` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollateralParams {
+    /// Loan-to-value, bps.
+    pub ltv: u16,
+    /// Liquidation threshold, bps.
+    pub liquidation_threshold: u16,
+    /// Liquidation bonus, bps (10_000 = no bonus).
+    pub liquidation_bonus: u16,
+}
+
+/// The rule's output: the parameters and the risk they came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleOutput {
+    /// Mean score in basis points, rounded up.
+    pub risk_bps: u16,
+    /// Parameters to apply.
+    pub params: CollateralParams,
+}
+
+/// `⌈a · b / d⌉` without overflow for the ranges used here (u128 intermediate).
+pub const fn mul_div_up(a: u128, b: u128, d: u128) -> u128 {
+    (a * b).div_ceil(d)
+}
+
+/// `⌊a · b / d⌋` (u128 intermediate).
+pub const fn mul_div_down(a: u128, b: u128, d: u128) -> u128 {
+    a * b / d
+}
+
+/// Quantises a probability to the fixed point of the proof's outputs, `round(p · 2^bits)`.
+pub fn to_fixed(p: f64, bits: u8) -> u64 {
+    (p.clamp(0.0, 1.0) * (1u64 << bits) as f64).round() as u64
+}
+
+/// Applies the rule to one epoch's scores (fixed point with `bits` fractional bits).
+pub fn apply(scores: &[u64], bits: u8) -> Result<RuleOutput> {
+    if scores.is_empty() {
+        return Err(Error::Shape("the rule needs at least one score".into()));
+    }
+    if bits > 32 {
+        return Err(Error::InvalidParam { name: "bits", reason: format!("{bits} > 32") });
+    }
+    let one = 1u128 << bits;
+    if let Some(i) = scores.iter().position(|s| u128::from(*s) > one) {
+        return Err(Error::InvalidParam {
+            name: "scores",
+            reason: format!("score {i} = {} is above 1.0 (2^{bits})", scores[i]),
+        });
+    }
+    let sum: u128 = scores.iter().map(|s| u128::from(*s)).sum();
+    let risk_bps = mul_div_up(sum, 10_000, scores.len() as u128 * one);
+    let r = risk_bps.min(u128::from(RISK_CAP_BPS));
+    let cut = mul_div_up(u128::from(LTV_MAX_BPS - LTV_MIN_BPS), r, u128::from(RISK_CAP_BPS));
+    let ltv = u128::from(LTV_MAX_BPS) - cut;
+    // All values are ≤ 10_500 by construction.
+    Ok(RuleOutput {
+        risk_bps: risk_bps as u16,
+        params: CollateralParams {
+            ltv: ltv as u16,
+            liquidation_threshold: (ltv + u128::from(LT_BUFFER_BPS)) as u16,
+            liquidation_bonus: BONUS_BPS as u16,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_table() {
+        // (scores, bits, risk_bps, ltv)
+        let cases: &[(&[u64], u8, u16, u16)] = &[
+            (&[0, 0], 11, 0, 8000),
+            (&[2048], 11, 10_000, 5000),   // certain liquidation: capped
+            (&[410], 11, 2002, 5000),      // just above the cap
+            (&[205, 205], 11, 1001, 6498), // ⌈3000·1001/2000⌉ = 1502
+            (&[1], 11, 5, 7992),           // ⌈10000/2048⌉ = 5, ⌈3000·5/2000⌉ = 8
+        ];
+        for (scores, bits, risk, ltv) in cases {
+            let out = apply(scores, *bits).unwrap();
+            assert_eq!(out.risk_bps, *risk, "{scores:?}");
+            assert_eq!(out.params.ltv, *ltv, "{scores:?}");
+            assert_eq!(out.params.liquidation_threshold, ltv + 500);
+            assert_eq!(out.params.liquidation_bonus, 10_500);
+        }
+    }
+
+    #[test]
+    fn rule_rejects_bad_scores() {
+        assert!(apply(&[], 11).is_err());
+        assert!(apply(&[2049], 11).unwrap_err().to_string().contains("score 0"));
+    }
+
+    #[test]
+    fn rule_is_monotone_and_bounded() {
+        let mut last = u16::MAX;
+        for s in (0..=2048).step_by(7) {
+            let p = apply(&[s, s], 11).unwrap().params;
+            assert!(p.ltv <= last, "ltv rose at score {s}");
+            assert!((5000..=8000).contains(&p.ltv));
+            // Aave's own check: LT · bonus ≤ 100%.
+            assert!(u32::from(p.liquidation_threshold) * 10_500 / 10_000 <= 10_000);
+            last = p.ltv;
+        }
+    }
+
+    #[test]
+    fn quantisation_rounds_to_nearest() {
+        assert_eq!(to_fixed(0.5, 11), 1024);
+        assert_eq!(to_fixed(1.0, 11), 2048);
+        assert_eq!(to_fixed(-0.1, 11), 0);
+        assert_eq!(to_fixed(0.000_24, 11), 0);
+        assert_eq!(to_fixed(0.000_25, 11), 1);
+    }
+}

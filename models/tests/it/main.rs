@@ -1,0 +1,3 @@
+//! Integration tests of zkrisk-models.
+
+mod onnx_parity;

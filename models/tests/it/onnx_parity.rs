@@ -1,0 +1,43 @@
+use zkrisk_models::{LogisticModel, LogisticParams, onnx};
+
+/// A model with features on very different scales, like the vault features.
+fn model_and_batch(batch: usize) -> (LogisticModel, Vec<f64>) {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..400 {
+        let t = i as f64;
+        let row = [(t * 0.37).sin() * 2.0 + 1.5, 1e5 + (t * 13.0) % 9e4, (t * 0.11).cos() * 0.05];
+        y.push(row[0] < 0.5 || (row[2] < -0.03 && i % 2 == 0));
+        x.extend(row);
+    }
+    let names = ["cr", "debt", "ret"].map(String::from).to_vec();
+    let m = LogisticModel::fit(&x, &y, names, &LogisticParams::default().check().unwrap()).unwrap();
+    (m, x[..batch * 3].to_vec())
+}
+
+#[test]
+fn onnx_graph_matches_native_prediction() {
+    let batch = 64;
+    let (model, x) = model_and_batch(batch);
+    let bytes = onnx::export(&model, batch).unwrap();
+    let runner = onnx::OnnxRunner::load(&bytes, batch, 3).unwrap();
+    let graph = runner.run(&x).unwrap();
+    let native = model.predict_proba(&x).unwrap();
+    assert_eq!(graph.len(), batch);
+    let max = graph.iter().zip(&native).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(max <= 1e-4, "max |onnx - native| = {max}");
+    // The probabilities are not all the same: the check above compares something.
+    let spread = native.iter().cloned().fold(f64::MIN, f64::max)
+        - native.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread > 0.2, "spread {spread}");
+}
+
+#[test]
+fn onnx_runner_rejects_wrong_batch() {
+    let (model, x) = model_and_batch(4);
+    let bytes = onnx::export(&model, 4).unwrap();
+    let runner = onnx::OnnxRunner::load(&bytes, 4, 3).unwrap();
+    assert!(runner.run(&x[..9]).unwrap_err().to_string().contains("batch of 4"));
+    assert!(onnx::export(&model, 0).is_err());
+    assert!(onnx::OnnxRunner::load(b"not onnx", 4, 3).is_err());
+}
