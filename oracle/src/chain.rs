@@ -1,0 +1,386 @@
+//! The chain side: a local anvil node, deployment from the Foundry build, and the client that
+//! submits proof-checked updates to `RiskOracle`.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{Address, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+    sol,
+    sol_types::{SolConstructor, SolInterface},
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+use zkrisk_models::policy::CollateralParams;
+
+use crate::{Error, Result};
+
+sol! {
+    /// The ABI of `contracts/src/RiskOracle.sol`.
+    #[sol(rpc, all_derives)]
+    contract RiskOracle {
+        /// One epoch's update of one asset.
+        struct Update {
+            address asset;
+            uint64 epoch;
+            uint64 dataTimestamp;
+            uint256[] scores;
+            uint16 ltv;
+            uint16 liquidationThreshold;
+            uint16 liquidationBonus;
+        }
+        /// The latest verified state of one asset.
+        struct MarketState {
+            uint64 epoch;
+            uint64 dataTimestamp;
+            uint64 updatedAt;
+            uint16 ltv;
+            uint16 liquidationThreshold;
+            uint16 liquidationBonus;
+            uint16 riskBps;
+            bytes32 proofHash;
+            address publisher;
+        }
+
+        error NotKeeper();
+        error BatchSizeMismatch(uint256 got, uint256 expected);
+        error ScoreOutOfRange(uint256 index, uint256 score);
+        error StaleEpoch(uint64 epoch, uint64 lastEpoch);
+        error StaleData(uint64 dataTimestamp, uint64 nowTimestamp);
+        error FutureData(uint64 dataTimestamp, uint64 nowTimestamp);
+        error InvalidProof();
+        error ParamsMismatch(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus);
+        error ZeroAddress();
+        error ZeroBatchSize();
+        error OutputScaleTooLarge(uint8 outputScaleBits);
+        error EmptyScores();
+
+        event UpdateApplied(
+            address indexed asset,
+            uint64 indexed epoch,
+            uint16 ltv,
+            uint16 liquidationThreshold,
+            uint16 liquidationBonus,
+            uint16 riskBps,
+            bytes32 proofHash,
+            address publisher
+        );
+
+        constructor(
+            address verifier,
+            address configurator,
+            address keeper,
+            uint8 outputScaleBits,
+            uint16 batchSize,
+            uint64 maxDataAge
+        );
+        function submit(Update calldata update, bytes calldata proof) external;
+        function marketState(address asset) external view returns (MarketState memory);
+    }
+
+    /// The ABI of `contracts/src/ReserveConfigurator.sol`.
+    #[sol(rpc)]
+    contract ReserveConfigurator {
+        constructor(address initialOwner);
+        function setRiskAdmin(address newRiskAdmin) external;
+        function initReserve(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus) external;
+        function getConfiguration(address asset) external view returns (uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
+    }
+}
+
+/// First of anvil's well-known development keys. Local chains only: it is public.
+pub const ANVIL_DEV_KEY: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// A local anvil node on a free loopback port, stopped when dropped.
+#[derive(Debug)]
+pub struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Anvil {
+    /// Starts `bin` (anvil) on a free port; `genesis_timestamp` sets the chain's clock (so a demo
+    /// over historical data sees that data as fresh).
+    pub async fn spawn(bin: &Path, genesis_timestamp: Option<u64>) -> Result<Self> {
+        if !bin.exists() {
+            return Err(Error::Anvil(format!(
+                "{} not found (run scripts/setup.sh to install the Foundry tools)",
+                bin.display()
+            )));
+        }
+        // The port is free when asked for; another process could take it before anvil binds, so
+        // try a few times.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| Error::Anvil(format!("no free port: {e}")))?
+                .port();
+            let mut cmd = Command::new(bin);
+            cmd.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"]);
+            // Anvil's default gas limit leaves room for proof verification; make room for the
+            // verifier's deployment without lifting the mainnet code-size limit.
+            cmd.args(["--gas-limit", "60000000"]);
+            if let Some(t) = genesis_timestamp {
+                cmd.args(["--timestamp", &t.to_string()]);
+            }
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| Error::Anvil(format!("cannot start {}: {e}", bin.display())))?;
+            let url = format!("http://127.0.0.1:{port}");
+            match wait_ready(&url, &mut child).await {
+                Ok(()) => return Ok(Self { child, url }),
+                Err(e) => {
+                    let _ = child.kill().await;
+                    last = e;
+                }
+            }
+        }
+        Err(Error::Anvil(format!("did not start: {last}")))
+    }
+
+    /// The node's HTTP endpoint.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops the node and waits for it to exit.
+    pub async fn stop(mut self) -> Result<()> {
+        self.child.kill().await.map_err(|e| Error::Anvil(format!("stop: {e}")))
+    }
+}
+
+async fn wait_ready(url: &str, child: &mut Child) -> std::result::Result<(), String> {
+    let provider = ProviderBuilder::new().connect_http(url.parse().map_err(|e| format!("{e}"))?);
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            let mut msg = String::new();
+            if let Some(err) = child.stderr.take() {
+                let mut lines = BufReader::new(err).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    msg.push_str(&l);
+                    msg.push('\n');
+                }
+            }
+            return Err(format!("exited with {status}: {msg}"));
+        }
+        if provider.get_chain_id().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("no answer within 10 s".into())
+}
+
+/// A provider that signs with `key` (hex private key).
+pub fn signer_provider(url: &str, key: &str) -> Result<(DynProvider, Address)> {
+    let signer: PrivateKeySigner =
+        key.parse().map_err(|e| Error::Rpc(format!("invalid private key: {e}")))?;
+    let from = signer.address();
+    let url = url.parse().map_err(|e| Error::Rpc(format!("invalid RPC URL {url}: {e}")))?;
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+    Ok((provider, from))
+}
+
+fn rpc(e: impl std::fmt::Display) -> Error {
+    Error::Rpc(e.to_string())
+}
+
+/// Reads the creation bytecode of `contract` from Foundry's output (`out/<File>.sol/<Name>.json`).
+pub fn foundry_bytecode(out_dir: &Path, file: &str, contract: &str) -> Result<Vec<u8>> {
+    let path: PathBuf = out_dir.join(file).join(format!("{contract}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::Artifact {
+        path: path.clone(),
+        reason: format!("{e} (build the contracts: scripts/setup.sh runs forge build)"),
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Artifact { path: path.clone(), reason: e.to_string() })?;
+    let hex_code = v["bytecode"]["object"].as_str().ok_or_else(|| Error::Artifact {
+        path: path.clone(),
+        reason: "no bytecode.object".into(),
+    })?;
+    hex::decode(hex_code.trim_start_matches("0x"))
+        .map_err(|e| Error::Artifact { path, reason: format!("bytecode: {e}") })
+}
+
+/// Deploys creation code (constructor arguments appended) and returns the new address and gas.
+pub async fn deploy(provider: &DynProvider, code: Vec<u8>) -> Result<(Address, u64)> {
+    let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
+    let receipt =
+        provider.send_transaction(tx).await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
+    if !receipt.status() {
+        return Err(Error::TxFailed { tx: receipt.transaction_hash.to_string() });
+    }
+    let addr = receipt
+        .contract_address
+        .ok_or_else(|| Error::Rpc("deployment receipt has no contract address".into()))?;
+    Ok((addr, receipt.gas_used))
+}
+
+/// Addresses of a deployed zkrisk stack.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Deployment {
+    /// The ezkl verifier of the model.
+    pub verifier: Address,
+    /// The parameter target.
+    pub configurator: Address,
+    /// The oracle.
+    pub oracle: Address,
+}
+
+/// Deploys verifier, configurator and oracle, makes the oracle the configurator's risk admin and
+/// initialises `asset` with `initial` parameters. `keeper` is the only address allowed to submit.
+pub async fn deploy_stack(
+    provider: &DynProvider,
+    foundry_out: &Path,
+    verifier_code: Vec<u8>,
+    keeper: Address,
+    output_scale_bits: u8,
+    batch_size: u16,
+    max_data_age: u64,
+    asset: Address,
+    initial: CollateralParams,
+) -> Result<Deployment> {
+    let (verifier, _) = deploy(provider, verifier_code).await?;
+    let owner = keeper;
+    let mut code = foundry_bytecode(foundry_out, "ReserveConfigurator.sol", "ReserveConfigurator")?;
+    code.extend(ReserveConfigurator::constructorCall { initialOwner: owner }.abi_encode());
+    let (configurator, _) = deploy(provider, code).await?;
+    let mut code = foundry_bytecode(foundry_out, "RiskOracle.sol", "RiskOracle")?;
+    code.extend(
+        RiskOracle::constructorCall {
+            verifier,
+            configurator,
+            keeper,
+            outputScaleBits: output_scale_bits,
+            batchSize: batch_size,
+            maxDataAge: max_data_age,
+        }
+        .abi_encode(),
+    );
+    let (oracle, _) = deploy(provider, code).await?;
+    let cfg = ReserveConfigurator::new(configurator, provider.clone());
+    let send = |r: alloy::contract::Result<_>| r.map_err(revert_error);
+    let pending = send(cfg.setRiskAdmin(oracle).send().await)?;
+    pending.get_receipt().await.map_err(rpc)?;
+    let pending = send(
+        cfg.initReserve(
+            asset,
+            U256::from(initial.ltv),
+            U256::from(initial.liquidation_threshold),
+            U256::from(initial.liquidation_bonus),
+        )
+        .send()
+        .await,
+    )?;
+    pending.get_receipt().await.map_err(rpc)?;
+    Ok(Deployment { verifier, configurator, oracle })
+}
+
+/// Reads an asset's collateral parameters from the configurator.
+pub async fn read_params(
+    provider: &DynProvider,
+    configurator: Address,
+    asset: Address,
+) -> Result<CollateralParams> {
+    let c = ReserveConfigurator::new(configurator, provider.clone());
+    let r = c.getConfiguration(asset).call().await.map_err(revert_error)?;
+    let bps = |v: U256| u16::try_from(v).map_err(|_| Error::Rpc(format!("{v} is not in bps")));
+    Ok(CollateralParams {
+        ltv: bps(r.ltv)?,
+        liquidation_threshold: bps(r.liquidationThreshold)?,
+        liquidation_bonus: bps(r.liquidationBonus)?,
+    })
+}
+
+/// Turns a contract error into [`Error::Reverted`] with the oracle's custom error decoded, or
+/// [`Error::Rpc`] when nothing reverted.
+pub fn revert_error(e: alloy::contract::Error) -> Error {
+    match e.as_revert_data() {
+        Some(data) => Error::Reverted {
+            error: match RiskOracle::RiskOracleErrors::abi_decode(&data) {
+                Ok(decoded) => format!("{decoded:?}"),
+                Err(_) => format!("0x{}", hex::encode(&data)),
+            },
+        },
+        None => Error::Rpc(e.to_string()),
+    }
+}
+
+/// A mined update.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Submitted {
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Gas used by the transaction (proof verification included).
+    pub gas_used: u64,
+    /// Block it was mined in.
+    pub block: u64,
+}
+
+/// The keeper's path to `RiskOracle`: check by simulation, then send and wait for the receipt.
+#[derive(Debug, Clone)]
+pub struct OracleClient {
+    provider: DynProvider,
+    oracle: Address,
+}
+
+impl OracleClient {
+    /// A client of the oracle at `oracle`, sending from the provider's wallet.
+    pub const fn new(provider: DynProvider, oracle: Address) -> Self {
+        Self { provider, oracle }
+    }
+
+    /// Simulates `submit` at the latest block without sending; `Err(Error::Reverted)` names the
+    /// custom error the oracle would revert with.
+    pub async fn check(&self, update: &RiskOracle::Update, proof: &[u8]) -> Result<()> {
+        let c = RiskOracle::new(self.oracle, self.provider.clone());
+        c.submit(update.clone(), Bytes::copy_from_slice(proof))
+            .call()
+            .await
+            .map_err(revert_error)?;
+        Ok(())
+    }
+
+    /// Simulates, then sends `submit` and waits for its receipt.
+    pub async fn submit(&self, update: &RiskOracle::Update, proof: &[u8]) -> Result<Submitted> {
+        self.check(update, proof).await?;
+        let c = RiskOracle::new(self.oracle, self.provider.clone());
+        let pending = c
+            .submit(update.clone(), Bytes::copy_from_slice(proof))
+            .send()
+            .await
+            .map_err(revert_error)?;
+        let receipt = pending.get_receipt().await.map_err(rpc)?;
+        let tx_hash = receipt.transaction_hash.to_string();
+        if !receipt.status() {
+            return Err(Error::TxFailed { tx: tx_hash });
+        }
+        Ok(Submitted {
+            tx_hash,
+            gas_used: receipt.gas_used,
+            block: receipt.block_number.unwrap_or(0),
+        })
+    }
+
+    /// The oracle's latest verified state of `asset`.
+    pub async fn market_state(&self, asset: Address) -> Result<RiskOracle::MarketState> {
+        let c = RiskOracle::new(self.oracle, self.provider.clone());
+        c.marketState(asset).call().await.map_err(revert_error)
+    }
+}

@@ -1,0 +1,591 @@
+//! `zkrisk demo`: one proof-checked risk update, end to end, on the shipped data and a local chain.
+//!
+//! 1. load the real MakerDAO ETH-B history and build daily vault states;
+//! 2. train a logistic regression on the earlier period, evaluate it on the later one beside the
+//!    collateral-ratio baseline;
+//! 3. take the latest epoch: the `batch` largest vaults by debt on the last day of the data;
+//! 4. export the model with its standardisation as ONNX and check tract against the native model;
+//! 5. set the circuit up with ezkl (cached by the graph's hash; the SRS is made locally and is NOT
+//!    a trusted setup), prove the batch and verify it off-chain;
+//! 6. start anvil with its clock at the end of the data day, deploy verifier, configurator and
+//!    oracle;
+//! 7. map the proven scores to collateral parameters ([`zkrisk_models::policy`]) and submit through
+//!    [`OracleClient`], the keeper's path; read the parameters back;
+//! 8. show that a tampered proof and a tampered score are rejected, and stop anvil.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use alloy::primitives::{Address, U256, address, keccak256};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tracing::info;
+use zkrisk_backtest::{Holdout, TimeSplit};
+use zkrisk_models::{
+    LogisticParams, onnx,
+    policy::{self, CollateralParams},
+};
+use zkrisk_pipeline::vaults;
+
+use crate::{
+    Error, Result,
+    chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient, RiskOracle},
+    prover::{self, Circuit, EzklWorker, Prover, SetupRequest, Srs, WorkerConfig},
+    solc,
+};
+
+/// The asset whose parameters the demo moves: WETH (ETH-B's collateral is ETH).
+pub const DEMO_ASSET: Address = address!("C02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
+
+/// Parameters before the first update: the rule's output for a market with no risk.
+pub const INITIAL_PARAMS: CollateralParams =
+    CollateralParams { ltv: 8_000, liquidation_threshold: 8_500, liquidation_bonus: 10_500 };
+
+const DAY: i64 = 86_400;
+
+/// Everything the demo needs to know; [`DemoConfig::in_project`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Project root: `data/`, `contracts/`, `scripts/` and `.venv/` are found under it.
+    pub root: PathBuf,
+    /// Cache of circuits and proofs (ezkl setup is slow; keyed by the model graph's hash).
+    pub work_dir: PathBuf,
+    /// First day of the evaluation period (days since 1970-01-01).
+    pub cutoff_day: i32,
+    /// Label horizon in days.
+    pub horizon_days: u32,
+    /// Scores per proof.
+    pub batch: usize,
+    /// Oldest data (seconds) the oracle accepts.
+    pub max_data_age: u64,
+}
+
+impl DemoConfig {
+    /// Defaults for a project checkout at `root`: evaluation from 2022-01-01, 7-day horizon,
+    /// batches of 64, data at most one day old.
+    pub fn in_project(root: &Path) -> Self {
+        Self {
+            root: root.into(),
+            work_dir: root.join(".zkrisk"),
+            cutoff_day: 18_993, // 2022-01-01
+            horizon_days: 7,
+            batch: 64,
+            max_data_age: DAY as u64,
+        }
+    }
+}
+
+/// Model metrics on the hold-out period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSection {
+    /// AUROC of the model.
+    pub auroc: f64,
+    /// Brier score of the model.
+    pub brier: f64,
+    /// Training rows (vault-days).
+    pub train_rows: usize,
+    /// Hold-out rows.
+    pub test_rows: usize,
+    /// Positive hold-out rows.
+    pub test_positives: usize,
+    /// Brier of the constant training prevalence.
+    pub prevalence_brier: f64,
+    /// First day of the hold-out period.
+    pub holdout_from: String,
+    /// SHA-256 of the model (features, preprocessing, weights).
+    pub weights_hash: String,
+}
+
+/// The naive baseline on the same hold-out rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineSection {
+    /// The rule.
+    pub rule: &'static str,
+    /// AUROC of ranking by collateral ratio.
+    pub auroc: f64,
+    /// Brier of the collateral ratio through a one-feature logistic fit on the training period.
+    pub brier: f64,
+}
+
+/// The scored epoch.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochSection {
+    /// The data day.
+    pub date: String,
+    /// Epoch number (days since 1970-01-01 of the end of the data day).
+    pub epoch: u64,
+    /// Vaults with debt that day.
+    pub vaults_with_debt: usize,
+    /// Vaults in the proven batch (largest by debt).
+    pub scored: usize,
+    /// Mean native probability of the batch.
+    pub mean_probability: f64,
+    /// Largest native probability of the batch.
+    pub max_probability: f64,
+}
+
+/// The proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProofSection {
+    /// Seconds in `ezkl.prove`.
+    pub prove_seconds: f64,
+    /// The worker's off-chain verification.
+    pub verified_offchain: bool,
+    /// log2 rows of the circuit.
+    pub logrows: u32,
+    /// Proving key size.
+    pub pk_bytes: u64,
+    /// Fractional bits of the outputs.
+    pub output_scale_bits: u32,
+    /// Proof size.
+    pub proof_bytes: usize,
+    /// Which SRS the keys come from.
+    pub srs: String,
+    /// Whether this run reused a cached circuit.
+    pub circuit_cached: bool,
+    /// max |native − ONNX(tract)| over the batch.
+    pub onnx_max_abs_error: f64,
+    /// max |native − proven output| over the batch.
+    pub proof_max_abs_error: f64,
+}
+
+/// The on-chain update.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnchainSection {
+    /// The update was mined and the oracle holds the proof's hash for the epoch.
+    pub verified: bool,
+    /// Gas of `submit`, proof verification included.
+    pub gas_used: u64,
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Oracle address.
+    pub oracle: String,
+    /// Verifier runtime size (mainnet limit 24,576).
+    pub verifier_runtime_bytes: usize,
+}
+
+/// Parameters around the update.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamSection {
+    /// Read from the chain before.
+    pub before: CollateralParams,
+    /// Read from the chain after.
+    pub after: CollateralParams,
+    /// The rule applied to the proof's public outputs.
+    pub from_proof: CollateralParams,
+    /// Mean proven score in bps (rounded up).
+    pub risk_bps: u16,
+}
+
+/// The tampered copies.
+#[derive(Debug, Clone, Serialize)]
+pub struct TamperedSection {
+    /// Both tampered copies were rejected with `InvalidProof`.
+    pub rejected: bool,
+    /// What the oracle said to a proof with one byte flipped.
+    pub proof_flip: String,
+    /// What the oracle said to one score raised by one unit (parameters recomputed to match).
+    pub score_bump: String,
+}
+
+/// What the demo shows; the CLI prints it as JSON with `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoReport {
+    /// Hold-out metrics of the model.
+    pub model: ModelSection,
+    /// Baseline on the same rows.
+    pub baseline: BaselineSection,
+    /// The scored epoch.
+    pub epoch: EpochSection,
+    /// The proof.
+    pub proof: ProofSection,
+    /// The update on-chain.
+    pub onchain: OnchainSection,
+    /// Parameters.
+    pub param: ParamSection,
+    /// Tampered copies.
+    pub tampered: TamperedSection,
+}
+
+fn day_string(day: i32) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::from(day) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A calibration batch: the rows holding each feature's training minimum and maximum, filled up
+/// with evenly spaced training rows, so ezkl's scales cover the range the model was fitted on.
+fn calibration_batch(values: &[f64], cols: usize, train: &[usize], batch: usize) -> Vec<usize> {
+    let mut picked = Vec::with_capacity(batch);
+    for j in 0..cols {
+        let by = |a: &&usize, b: &&usize| values[**a * cols + j].total_cmp(&values[**b * cols + j]);
+        for row in [train.iter().min_by(by), train.iter().max_by(by)].into_iter().flatten() {
+            if picked.len() < batch && !picked.contains(row) {
+                picked.push(*row);
+            }
+        }
+    }
+    let step = (train.len() / batch.max(1)).max(1);
+    for row in train.iter().step_by(step) {
+        if picked.len() == batch {
+            break;
+        }
+        if !picked.contains(row) {
+            picked.push(*row);
+        }
+    }
+    picked
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(crate::error::Error::io(path))
+}
+
+/// Sets the circuit up, or reuses the one cached for the same graph and calibration data.
+async fn circuit_for(
+    worker: &mut EzklWorker,
+    work_dir: &Path,
+    onnx_bytes: &[u8],
+    calibration: &[u8],
+) -> Result<(Circuit, bool)> {
+    let mut h = Sha256::new();
+    h.update(onnx_bytes);
+    h.update(calibration);
+    h.update(worker.version().as_bytes());
+    let key = hex::encode(&h.finalize()[..8]);
+    let dir = work_dir.join("circuits").join(key);
+    let manifest = dir.join("circuit.json");
+    if let Ok(text) = std::fs::read_to_string(&manifest) {
+        if let Ok(c) = serde_json::from_str::<Circuit>(&text) {
+            if c.dir.join("pk.key").exists() && c.srs.exists() && c.verifier_sol.exists() {
+                return Ok((c, true));
+            }
+        }
+    }
+    // Build in a scratch directory and move it into place, so an interrupted setup never leaves
+    // a half-written circuit that looks complete.
+    let scratch = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(Error::io(&scratch))?;
+    write(&scratch.join("model.onnx"), onnx_bytes)?;
+    write(&scratch.join("calibration.json"), calibration)?;
+    let req = SetupRequest {
+        model: scratch.join("model.onnx"),
+        calibration_data: scratch.join("calibration.json"),
+        dir: scratch.clone(),
+        srs: Srs::InsecureLocal,
+    };
+    worker.setup(&req).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&scratch, &dir).map_err(Error::io(&dir))?;
+    let c = Circuit {
+        dir: dir.clone(),
+        srs: dir.join("kzg.insecure.srs"),
+        srs_kind: "insecure-local".into(),
+        verifier_sol: dir.join("Verifier.sol"),
+        ..worker_circuit_numbers(&dir)?
+    };
+    write(&manifest, serde_json::to_string_pretty(&c).expect("serialises").as_bytes())?;
+    Ok((c, false))
+}
+
+/// Reads the numbers of a circuit from its settings file (after the directory moved).
+fn worker_circuit_numbers(dir: &Path) -> Result<Circuit> {
+    let path = dir.join("settings.json");
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Artifact { path: path.clone(), reason: e.to_string() })?;
+    let num = |x: &serde_json::Value, what: &str| {
+        x.as_u64()
+            .ok_or_else(|| Error::Artifact { path: path.clone(), reason: format!("no {what}") })
+    };
+    let pk = dir.join("pk.key");
+    Ok(Circuit {
+        dir: dir.into(),
+        srs: PathBuf::new(),
+        srs_kind: String::new(),
+        verifier_sol: PathBuf::new(),
+        logrows: num(&v["run_args"]["logrows"], "logrows")? as u32,
+        input_scale: num(&v["run_args"]["input_scale"], "input_scale")? as u32,
+        output_scale: num(&v["model_output_scales"][0], "model_output_scales")? as u32,
+        pk_bytes: std::fs::metadata(&pk).map_err(Error::io(&pk))?.len(),
+    })
+}
+
+fn u256_to_u64(v: U256) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::Demo(format!("proof output {v} is not a small integer")))
+}
+
+fn build_update(epoch: u64, data_ts: u64, scores: &[u64], bits: u8) -> Result<RiskOracle::Update> {
+    let out = policy::apply(scores, bits)?;
+    Ok(RiskOracle::Update {
+        asset: DEMO_ASSET,
+        epoch,
+        dataTimestamp: data_ts,
+        scores: scores.iter().map(|s| U256::from(*s)).collect(),
+        ltv: out.params.ltv,
+        liquidationThreshold: out.params.liquidation_threshold,
+        liquidationBonus: out.params.liquidation_bonus,
+    })
+}
+
+/// Runs the demo. Progress goes to `tracing` at info level.
+pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
+    let steps = 8;
+    let step = |n: u32, what: &str| info!("[{n}/{steps}] {what}");
+    std::fs::create_dir_all(&cfg.work_dir).map_err(Error::io(&cfg.work_dir))?;
+
+    step(1, "loading MakerDAO ETH-B vault history");
+    let t = Instant::now();
+    let states = vaults::load_maker_eth_b(&cfg.root.join("data"), cfg.horizon_days)?;
+    let m = vaults::to_matrix(&states)?;
+    let debts = vaults::column_f64(&states, "debt")?;
+    info!(rows = m.rows, seconds = t.elapsed().as_secs_f64(), "vault-days built");
+
+    step(2, "training logistic regression on the earlier period");
+    let features: Vec<&str> = vaults::FEATURES.to_vec();
+    let holdout = Holdout {
+        features: &features,
+        values: &m.values,
+        labels: &m.labels,
+        days: &m.dates,
+        baseline_feature: "log_collateral_ratio",
+    };
+    let split = TimeSplit::new(cfg.cutoff_day, cfg.horizon_days as i32);
+    let report = holdout.run(split, &LogisticParams::default().check()?)?;
+    let model = report.model.clone();
+    info!(
+        auroc = report.model_metrics.auroc,
+        brier = report.model_metrics.brier,
+        baseline_auroc = report.baseline_metrics.auroc,
+        baseline_brier = report.baseline_metrics.brier,
+        "hold-out from {}",
+        day_string(cfg.cutoff_day)
+    );
+
+    step(3, "scoring the latest epoch");
+    let last_day = *m.dates.iter().max().ok_or_else(|| Error::Demo("no vault-days".into()))?;
+    let mut epoch_rows: Vec<usize> = (0..m.rows).filter(|i| m.dates[*i] == last_day).collect();
+    let with_debt = epoch_rows.len();
+    if with_debt < cfg.batch {
+        return Err(Error::Demo(format!(
+            "{with_debt} vaults have debt on {}, the circuit proves batches of {}",
+            day_string(last_day),
+            cfg.batch
+        )));
+    }
+    epoch_rows.sort_by(|a, b| debts[*b].total_cmp(&debts[*a]));
+    epoch_rows.truncate(cfg.batch);
+    let cols = m.cols;
+    let x: Vec<f64> = epoch_rows
+        .iter()
+        .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
+        .collect();
+    let native = model.predict_proba(&x)?;
+    let mean_p = native.iter().sum::<f64>() / native.len() as f64;
+    let max_p = native.iter().copied().fold(0.0, f64::max);
+    info!(date = %day_string(last_day), vaults = cfg.batch, mean_probability = mean_p, "epoch scored");
+
+    step(4, "exporting ONNX (standardisation inside the graph) and checking it with tract");
+    let onnx_bytes = onnx::export(&model, cfg.batch)?;
+    let runner = onnx::OnnxRunner::load(&onnx_bytes, cfg.batch, cols)?;
+    let via_onnx = runner.run(&x)?;
+    let onnx_err = native.iter().zip(&via_onnx).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    if onnx_err > 1e-4 {
+        return Err(Error::Demo(format!("ONNX graph differs from the model by {onnx_err}")));
+    }
+
+    step(5, "ezkl: circuit setup (cached per model), proof, off-chain verification");
+    let train_rows = split.apply(&m.dates).train;
+    let calib_rows = calibration_batch(&m.values, cols, &train_rows, cfg.batch);
+    let calib: Vec<f64> = calib_rows
+        .iter()
+        .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
+        .collect();
+    let calibration = serde_json::json!({ "input_data": [calib] }).to_string();
+    let mut wcfg = WorkerConfig::in_project(&cfg.root);
+    wcfg.log = Some(cfg.work_dir.join("prover-worker.log"));
+    let mut worker = EzklWorker::start(wcfg).await?;
+    let (circuit, cached) =
+        circuit_for(&mut worker, &cfg.work_dir, &onnx_bytes, calibration.as_bytes()).await?;
+    info!(logrows = circuit.logrows, pk_bytes = circuit.pk_bytes, cached, srs = %circuit.srs_kind,
+        "circuit ready (local SRS: NOT a trusted setup)");
+    let run_dir = cfg.work_dir.join("runs").join(format!("epoch-{}", last_day + 1));
+    std::fs::create_dir_all(&run_dir).map_err(Error::io(&run_dir))?;
+    prover::write_input(&run_dir.join("input.json"), &x)?;
+    let proof =
+        worker.prove(&circuit, &run_dir.join("input.json"), &run_dir.join("proof.json")).await?;
+    let verified_offchain = worker.verify(&circuit, &proof.proof_path).await?;
+    worker.shutdown().await;
+    info!(prove_seconds = proof.prove_seconds, verified_offchain, "batch proven");
+    let bits = u8::try_from(circuit.output_scale)
+        .map_err(|_| Error::Demo(format!("output scale {} too large", circuit.output_scale)))?;
+    let scores: Vec<u64> =
+        proof.instances.iter().map(|v| u256_to_u64(*v)).collect::<Result<_>>()?;
+    if scores.len() != cfg.batch {
+        return Err(Error::Demo(format!(
+            "proof has {} outputs, expected {}",
+            scores.len(),
+            cfg.batch
+        )));
+    }
+    let one = (1u64 << bits) as f64;
+    let proof_err =
+        native.iter().zip(&scores).map(|(p, s)| (p - *s as f64 / one).abs()).fold(0.0, f64::max);
+
+    step(6, "starting anvil and deploying verifier, configurator and RiskOracle");
+    let epoch = (last_day + 1) as u64;
+    let data_ts = epoch * DAY as u64;
+    let anvil =
+        Anvil::spawn(&cfg.root.join("contracts/node_modules/.bin/anvil"), Some(data_ts + 3_600))
+            .await?;
+    let result = async {
+        let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY)?;
+        let verifier =
+            solc::compile(&cfg.root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier")?;
+        let deployment = chain::deploy_stack(
+            &provider,
+            &cfg.root.join("contracts/out"),
+            verifier.creation.clone(),
+            keeper,
+            bits,
+            cfg.batch as u16,
+            cfg.max_data_age,
+            DEMO_ASSET,
+            INITIAL_PARAMS,
+        )
+        .await?;
+        let before = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;
+
+        step(7, "submitting the proof-checked update through the keeper's path");
+        let update = build_update(epoch, data_ts, &scores, bits)?;
+        let rule = policy::apply(&scores, bits)?;
+        let client = OracleClient::new(provider.clone(), deployment.oracle);
+        let sent = client.submit(&update, &proof.proof).await?;
+        let after = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;
+        let state = client.market_state(DEMO_ASSET).await?;
+        let verified = state.epoch == epoch && state.proofHash == keccak256(&proof.proof);
+        info!(tx = %sent.tx_hash, gas = sent.gas_used, ltv_before = before.ltv, ltv_after = after.ltv,
+            "update applied");
+
+        step(8, "submitting tampered copies (they must be rejected)");
+        let mut flipped = proof.proof.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x01;
+        let next = build_update(epoch + 1, data_ts + 60, &scores, bits)?;
+        let proof_flip = describe(client.check(&next, &flipped).await);
+        let mut bumped = scores.clone();
+        bumped[0] += 1;
+        let bumped_update = build_update(epoch + 1, data_ts + 60, &bumped, bits)?;
+        let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
+        let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
+        Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, verified, rejected, proof_flip, score_bump))
+    }
+    .await;
+    anvil.stop().await?;
+    let (
+        deployment,
+        runtime,
+        before,
+        after,
+        rule,
+        sent,
+        verified,
+        rejected,
+        proof_flip,
+        score_bump,
+    ) = result?;
+
+    Ok(DemoReport {
+        model: ModelSection {
+            auroc: report.model_metrics.auroc,
+            brier: report.model_metrics.brier,
+            train_rows: report.train_rows,
+            test_rows: report.test_rows,
+            test_positives: report.test_positives,
+            prevalence_brier: report.prevalence_brier,
+            holdout_from: day_string(cfg.cutoff_day),
+            weights_hash: model.weights_hash(),
+        },
+        baseline: BaselineSection {
+            rule: "lower collateral ratio = riskier",
+            auroc: report.baseline_metrics.auroc,
+            brier: report.baseline_metrics.brier,
+        },
+        epoch: EpochSection {
+            date: day_string(last_day),
+            epoch,
+            vaults_with_debt: with_debt,
+            scored: cfg.batch,
+            mean_probability: mean_p,
+            max_probability: max_p,
+        },
+        proof: ProofSection {
+            prove_seconds: proof.prove_seconds,
+            verified_offchain,
+            logrows: circuit.logrows,
+            pk_bytes: circuit.pk_bytes,
+            output_scale_bits: circuit.output_scale,
+            proof_bytes: proof.proof.len(),
+            srs: circuit.srs_kind.clone(),
+            circuit_cached: cached,
+            onnx_max_abs_error: onnx_err,
+            proof_max_abs_error: proof_err,
+        },
+        onchain: OnchainSection {
+            verified,
+            gas_used: sent.gas_used,
+            tx_hash: sent.tx_hash,
+            oracle: deployment.oracle.to_string(),
+            verifier_runtime_bytes: runtime,
+        },
+        param: ParamSection { before, after, from_proof: rule.params, risk_bps: rule.risk_bps },
+        tampered: TamperedSection { rejected, proof_flip, score_bump },
+    })
+}
+
+fn describe(r: Result<()>) -> String {
+    match r {
+        Ok(()) => "accepted".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_strings() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(18_993), "2022-01-01");
+        assert_eq!(day_string(19_370), "2023-01-13");
+    }
+
+    #[test]
+    fn calibration_batch_holds_the_extremes() {
+        // 3 columns, 10 rows; column 1's max is in row 7, column 2's min in row 3.
+        let mut v = vec![0.0; 30];
+        for r in 0..10 {
+            v[r * 3] = r as f64;
+        }
+        v[7 * 3 + 1] = 100.0;
+        v[3 * 3 + 2] = -5.0;
+        let train: Vec<usize> = (0..10).collect();
+        let rows = calibration_batch(&v, 3, &train, 6);
+        assert_eq!(rows.len(), 6);
+        for must in [0, 9, 7, 3] {
+            assert!(rows.contains(&must), "{rows:?} lacks {must}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The proof and chain side of zkrisk: the prover boundary, the local chain, the contracts and the
+//! update path a keeper uses.
+//!
+//! - [`prover`]: the [`prover::Prover`] trait and its ezkl backend, a long-lived Python worker
+//!   driven over stdin/stdout ([`prover::EzklWorker`]).
+//! - [`chain`]: a local anvil node, contract deployment from the Foundry build, and
+//!   [`chain::OracleClient`], the one code path that submits proof-checked updates.
+//! - [`solc`]: compiles generated Solidity (the ezkl verifier) with the project's offline solc.
+//! - [`demo`]: the end-to-end walk through every layer that `zkrisk demo` runs.
+//!
+//! ```no_run
+//! # async fn f() -> zkrisk_oracle::Result<()> {
+//! use zkrisk_oracle::prover::{EzklWorker, Prover, WorkerConfig};
+//!
+//! let mut worker = EzklWorker::start(WorkerConfig::in_project(".".as_ref())).await?;
+//! println!("ezkl {}", worker.version());
+//! # Ok(()) }
+//! ```
+
+pub mod chain;
+pub mod demo;
+mod error;
+pub mod prover;
+pub mod solc;
+
+pub use error::{Error, Result};

@@ -1,0 +1,363 @@
+//! The prover boundary: a [`Prover`] trait, and its ezkl backend [`EzklWorker`].
+//!
+//! ezkl runs in a separate Python process (ezkl ships as a wheel, not a crate). The worker is a
+//! thin adapter (`scripts/prover_worker.py`, one JSON request per line on stdin, one response per
+//! line on stdout); every decision (which model, which batch, where artifacts go, timeouts) is made
+//! here. A separate process keeps ezkl's memory (proving keys are large) and crashes out of the
+//! keeper, and is the seam where remote provers plug in later.
+
+use std::{
+    future::Future,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
+    process::{Child, ChildStdin, ChildStdout, Command},
+};
+
+use crate::{Error, Result};
+
+/// Which structured reference string (SRS) a circuit's keys are made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Srs {
+    /// A fresh SRS made on this machine by `ezkl.gen_srs`. Whoever made it can forge proofs:
+    /// for tests and the demo only, never for production.
+    InsecureLocal,
+    /// An SRS file from a trusted-setup ceremony.
+    File(PathBuf),
+}
+
+/// What [`Prover::setup`] needs: a model graph and data to calibrate its fixed-point scales.
+#[derive(Debug, Clone)]
+pub struct SetupRequest {
+    /// The ONNX graph.
+    pub model: PathBuf,
+    /// ezkl input JSON (`{"input_data": [[...]]}`) used to calibrate scales and lookup ranges.
+    pub calibration_data: PathBuf,
+    /// Directory for the circuit's artifacts (settings, compiled circuit, keys, verifier).
+    pub dir: PathBuf,
+    /// The SRS to use.
+    pub srs: Srs,
+}
+
+/// A circuit ready to prove: where its artifacts are and the numbers that matter on-chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Circuit {
+    /// Artifact directory.
+    pub dir: PathBuf,
+    /// The SRS file used.
+    pub srs: PathBuf,
+    /// `insecure-local` or `file`.
+    pub srs_kind: String,
+    /// The generated Solidity verifier.
+    pub verifier_sol: PathBuf,
+    /// log2 of the circuit's rows.
+    pub logrows: u32,
+    /// Fractional bits of the inputs.
+    pub input_scale: u32,
+    /// Fractional bits of the public outputs: an output `v` is the integer `round(v · 2^scale)`.
+    pub output_scale: u32,
+    /// Size of the proving key in bytes.
+    pub pk_bytes: u64,
+}
+
+/// One proof of one batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchProof {
+    /// The proof file ezkl wrote.
+    pub proof_path: PathBuf,
+    /// The proof bytes the Solidity verifier takes.
+    pub proof: Vec<u8>,
+    /// The public instances (the model's outputs), as unsigned field elements.
+    pub instances: Vec<alloy::primitives::U256>,
+    /// Seconds spent in `ezkl.prove` (witness generation excluded).
+    pub prove_seconds: f64,
+    /// Seconds spent generating the witness.
+    pub witness_seconds: f64,
+}
+
+/// A backend that sets up circuits, proves batches and verifies proofs.
+pub trait Prover {
+    /// The backend's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Makes settings, keys and a Solidity verifier for a model.
+    fn setup(
+        &mut self,
+        req: &SetupRequest,
+    ) -> impl Future<Output = Result<Circuit, Self::Error>> + Send;
+
+    /// Proves one batch; `input` is ezkl input JSON, the proof is written to `proof_path`.
+    fn prove(
+        &mut self,
+        circuit: &Circuit,
+        input: &Path,
+        proof_path: &Path,
+    ) -> impl Future<Output = Result<BatchProof, Self::Error>> + Send;
+
+    /// Verifies a proof off-chain with the circuit's verifying key.
+    fn verify(
+        &mut self,
+        circuit: &Circuit,
+        proof_path: &Path,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// How to start the ezkl worker and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Python interpreter of the virtualenv holding ezkl.
+    pub python: PathBuf,
+    /// The worker script.
+    pub script: PathBuf,
+    /// Where the worker's stderr (ezkl's own logs) goes; inherited when `None`.
+    pub log: Option<PathBuf>,
+    /// Timeout of `ping`.
+    pub ping_timeout: Duration,
+    /// Timeout of `setup` (calibration and key generation).
+    pub setup_timeout: Duration,
+    /// Timeout of `prove`.
+    pub prove_timeout: Duration,
+    /// Timeout of `verify`.
+    pub verify_timeout: Duration,
+}
+
+impl WorkerConfig {
+    /// The worker of a project checkout: `.venv/bin/python scripts/prover_worker.py`.
+    pub fn in_project(root: &Path) -> Self {
+        Self {
+            python: root.join(".venv/bin/python"),
+            script: root.join("scripts/prover_worker.py"),
+            log: None,
+            ping_timeout: Duration::from_secs(60),
+            setup_timeout: Duration::from_secs(600),
+            prove_timeout: Duration::from_secs(300),
+            verify_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Response {
+    id: Option<u64>,
+    ok: bool,
+    #[serde(default)]
+    result: Value,
+    #[serde(default)]
+    error: Option<RemoteError>,
+}
+
+#[derive(Deserialize)]
+struct RemoteError {
+    kind: String,
+    message: String,
+}
+
+/// The ezkl backend: a long-lived `prover_worker.py` process.
+#[derive(Debug)]
+pub struct EzklWorker {
+    config: WorkerConfig,
+    child: Option<(Child, ChildStdin, Lines<BufReader<ChildStdout>>)>,
+    next_id: u64,
+    version: String,
+}
+
+impl EzklWorker {
+    /// Starts the worker and checks that it answers and can import ezkl.
+    pub async fn start(config: WorkerConfig) -> Result<Self> {
+        let mut worker = Self { config, child: None, next_id: 1, version: String::new() };
+        worker.spawn()?;
+        let timeout = worker.config.ping_timeout;
+        let pong = worker.call("ping", json!({}), timeout).await?;
+        worker.version = pong["ezkl"].as_str().unwrap_or("unknown").to_string();
+        Ok(worker)
+    }
+
+    /// The ezkl version the worker runs.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let c = &self.config;
+        if !c.python.exists() {
+            return Err(Error::WorkerMissing { python: c.python.clone() });
+        }
+        if !c.script.exists() {
+            return Err(Error::WorkerSpawn {
+                program: c.script.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "worker script not found",
+                ),
+            });
+        }
+        let stderr = match &c.log {
+            Some(path) => Stdio::from(std::fs::File::create(path).map_err(Error::io(path))?),
+            None => Stdio::inherit(),
+        };
+        let mut child = Command::new(&c.python)
+            .arg(&c.script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::WorkerSpawn { program: c.python.clone(), source })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        self.child = Some((child, stdin, stdout));
+        Ok(())
+    }
+
+    fn log_name(&self) -> String {
+        self.config.log.as_ref().map_or_else(|| "stderr".into(), |p| p.display().to_string())
+    }
+
+    /// Sends one request and waits for its response. On a timeout or a dead worker the process is
+    /// killed; the next request starts a fresh one.
+    async fn call(&mut self, method: &str, params: Value, timeout: Duration) -> Result<Value> {
+        if self.child.is_none() {
+            self.spawn()?;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = format!("{}\n", json!({"id": id, "method": method, "params": params}));
+        let log = self.log_name();
+        let died = || Error::WorkerDied { method: method.into(), log: log.clone() };
+        let (_, stdin, stdout) = self.child.as_mut().expect("spawned above");
+        let exchange = async {
+            stdin.write_all(line.as_bytes()).await.map_err(|_| died())?;
+            stdin.flush().await.map_err(|_| died())?;
+            stdout.next_line().await.map_err(|_| died())?.ok_or_else(died)
+        };
+        let answer = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => {
+                self.kill().await;
+                return Err(e);
+            }
+            Err(_) => {
+                self.kill().await;
+                return Err(Error::Timeout { method: method.into(), seconds: timeout.as_secs() });
+            }
+        };
+        let resp: Response = serde_json::from_str(&answer)
+            .map_err(|e| Error::Protocol(format!("`{method}` answered {answer:?}: {e}")))?;
+        if resp.id != Some(id) {
+            self.kill().await;
+            return Err(Error::Protocol(format!(
+                "`{method}` got the answer to request {:?}",
+                resp.id
+            )));
+        }
+        if resp.ok {
+            Ok(resp.result)
+        } else {
+            let e = resp.error.unwrap_or(RemoteError { kind: "unknown".into(), message: answer });
+            Err(Error::Worker { method: method.into(), kind: e.kind, message: e.message })
+        }
+    }
+
+    async fn kill(&mut self) {
+        if let Some((mut child, _, _)) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Stops the worker.
+    pub async fn shutdown(mut self) {
+        self.kill().await;
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str().ok_or_else(|| Error::Artifact { path: p.into(), reason: "path is not UTF-8".into() })
+}
+
+fn field<T: serde::de::DeserializeOwned>(v: &Value, key: &str, method: &str) -> Result<T> {
+    serde_json::from_value(v[key].clone())
+        .map_err(|e| Error::Protocol(format!("`{method}` result field `{key}`: {e}")))
+}
+
+impl Prover for EzklWorker {
+    type Error = Error;
+
+    async fn setup(&mut self, req: &SetupRequest) -> Result<Circuit> {
+        let srs = match &req.srs {
+            Srs::InsecureLocal => Value::Null,
+            Srs::File(p) => json!(path_str(p)?),
+        };
+        let params = json!({
+            "model": path_str(&req.model)?,
+            "calibration_data": path_str(&req.calibration_data)?,
+            "dir": path_str(&req.dir)?,
+            "srs": srs,
+        });
+        let timeout = self.config.setup_timeout;
+        let r = self.call("setup", params, timeout).await?;
+        Ok(Circuit {
+            dir: req.dir.clone(),
+            srs: field(&r, "srs", "setup")?,
+            srs_kind: field(&r, "srs_kind", "setup")?,
+            verifier_sol: field(&r, "verifier_sol", "setup")?,
+            logrows: field(&r, "logrows", "setup")?,
+            input_scale: field(&r, "input_scale", "setup")?,
+            output_scale: field(&r, "output_scale", "setup")?,
+            pk_bytes: field(&r, "pk_bytes", "setup")?,
+        })
+    }
+
+    async fn prove(
+        &mut self,
+        circuit: &Circuit,
+        input: &Path,
+        proof_path: &Path,
+    ) -> Result<BatchProof> {
+        let params = json!({
+            "dir": path_str(&circuit.dir)?,
+            "srs": path_str(&circuit.srs)?,
+            "input": path_str(input)?,
+            "proof": path_str(proof_path)?,
+        });
+        let timeout = self.config.prove_timeout;
+        let r = self.call("prove", params, timeout).await?;
+        let hex_proof: String = field(&r, "proof_hex", "prove")?;
+        let proof = hex::decode(hex_proof.trim_start_matches("0x"))
+            .map_err(|e| Error::Protocol(format!("`prove` proof_hex: {e}")))?;
+        let instances: Vec<String> = field(&r, "instances", "prove")?;
+        let instances = instances
+            .iter()
+            .map(|s| s.parse().map_err(|e| Error::Protocol(format!("`prove` instance {s}: {e}"))))
+            .collect::<Result<_>>()?;
+        Ok(BatchProof {
+            proof_path: proof_path.into(),
+            proof,
+            instances,
+            prove_seconds: field(&r, "prove_seconds", "prove")?,
+            witness_seconds: field(&r, "witness_seconds", "prove")?,
+        })
+    }
+
+    async fn verify(&mut self, circuit: &Circuit, proof_path: &Path) -> Result<bool> {
+        let params = json!({
+            "dir": path_str(&circuit.dir)?,
+            "srs": path_str(&circuit.srs)?,
+            "proof": path_str(proof_path)?,
+        });
+        let timeout = self.config.verify_timeout;
+        let r = self.call("verify", params, timeout).await?;
+        field(&r, "valid", "verify")
+    }
+}
+
+/// Writes ezkl input JSON for one batch (row-major values, one model input).
+pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
+    let body = json!({ "input_data": [values] });
+    std::fs::write(path, body.to_string()).map_err(Error::io(path))
+}

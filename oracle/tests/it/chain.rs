@@ -1,0 +1,142 @@
+use alloy::primitives::{Address, U256, address, keccak256};
+use serde_json::Value;
+use zkrisk_models::policy;
+use zkrisk_oracle::{
+    Error,
+    chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient, RiskOracle},
+    solc,
+};
+
+use crate::root;
+
+const ASSET: Address = address!("C02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
+/// anvil's second development account (public, local chains only).
+const OTHER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const T0: u64 = 1_700_000_000;
+
+struct Fixture {
+    proof: Vec<u8>,
+    scores: Vec<u64>,
+    bits: u8,
+    batch: u16,
+}
+
+fn fixture() -> Fixture {
+    let path = root().join("contracts/test/fixtures/epoch_proof.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    Fixture {
+        proof: hex::decode(v["proof"].as_str().unwrap().trim_start_matches("0x")).unwrap(),
+        scores: v["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().parse().unwrap())
+            .collect(),
+        bits: v["outputScaleBits"].as_u64().unwrap() as u8,
+        batch: v["batchSize"].as_u64().unwrap() as u16,
+    }
+}
+
+fn update(f: &Fixture, epoch: u64, data_ts: u64, scores: &[u64]) -> RiskOracle::Update {
+    let out = policy::apply(scores, f.bits).unwrap();
+    RiskOracle::Update {
+        asset: ASSET,
+        epoch,
+        dataTimestamp: data_ts,
+        scores: scores.iter().map(|s| U256::from(*s)).collect(),
+        ltv: out.params.ltv,
+        liquidationThreshold: out.params.liquidation_threshold,
+        liquidationBonus: out.params.liquidation_bonus,
+    }
+}
+
+fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
+    match r {
+        Err(Error::Reverted { error }) => assert!(error.contains(name), "{error} is not {name}"),
+        other => panic!("expected a revert with {name}, got {other:?}"),
+    }
+}
+
+/// The Rust bindings, the Rust copy of the rule and the real contracts agree: a real proof is
+/// accepted once, and each rejection decodes to the oracle's custom error.
+#[tokio::test]
+async fn oracle_client_against_the_real_contracts() {
+    let root = root();
+    let f = fixture();
+    let anvil =
+        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(T0)).await.unwrap();
+    let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
+    let verifier = solc::compile(
+        &root.join("scripts/solc"),
+        &root.join("contracts/test/fixtures/Halo2Verifier.sol"),
+        "Halo2Verifier",
+    )
+    .unwrap();
+    assert!(verifier.runtime_size < 24_576, "verifier runtime {} B", verifier.runtime_size);
+    let initial = policy::CollateralParams {
+        ltv: 8000,
+        liquidation_threshold: 8500,
+        liquidation_bonus: 10_500,
+    };
+    let d = chain::deploy_stack(
+        &provider,
+        &root.join("contracts/out"),
+        verifier.creation,
+        keeper,
+        f.bits,
+        f.batch,
+        86_400,
+        ASSET,
+        initial,
+    )
+    .await
+    .unwrap();
+    assert_eq!(chain::read_params(&provider, d.configurator, ASSET).await.unwrap(), initial);
+    let client = OracleClient::new(provider.clone(), d.oracle);
+
+    // Wrong parameters: the Rust rule and the Solidity rule must agree for the right ones.
+    let mut wrong = update(&f, 1, T0, &f.scores);
+    wrong.ltv -= 1;
+    reverted_with(client.check(&wrong, &f.proof).await, "ParamsMismatch");
+    // Data from the future, data too old.
+    reverted_with(
+        client.check(&update(&f, 1, T0 + 10_000, &f.scores), &f.proof).await,
+        "FutureData",
+    );
+    reverted_with(
+        client.check(&update(&f, 1, T0 - 200_000, &f.scores), &f.proof).await,
+        "StaleData",
+    );
+    // A proof of other scores.
+    let mut bumped = f.scores.clone();
+    bumped[3] += 1;
+    reverted_with(client.check(&update(&f, 1, T0, &bumped), &f.proof).await, "InvalidProof");
+    // Not the keeper.
+    let (other, _) = chain::signer_provider(anvil.url(), OTHER_KEY).unwrap();
+    let stranger = OracleClient::new(other, d.oracle);
+    reverted_with(stranger.check(&update(&f, 1, T0, &f.scores), &f.proof).await, "NotKeeper");
+
+    // The valid update lands once.
+    let good = update(&f, 1, T0, &f.scores);
+    let sent = client.submit(&good, &f.proof).await.unwrap();
+    assert!(sent.gas_used > 300_000, "gas {}", sent.gas_used);
+    let expected = policy::apply(&f.scores, f.bits).unwrap();
+    assert_eq!(
+        chain::read_params(&provider, d.configurator, ASSET).await.unwrap(),
+        expected.params
+    );
+    let state = client.market_state(ASSET).await.unwrap();
+    assert_eq!(state.epoch, 1);
+    assert_eq!(state.riskBps, expected.risk_bps);
+    assert_eq!(state.proofHash, keccak256(&f.proof));
+    assert_eq!(state.publisher, keeper);
+    // Replaying it is rejected.
+    reverted_with(client.submit(&good, &f.proof).await, "StaleEpoch");
+    anvil.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn anvil_binary_missing_is_named() {
+    let err = Anvil::spawn("/nonexistent/anvil".as_ref(), None).await.unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/anvil"), "{err}");
+}

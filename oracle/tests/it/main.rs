@@ -1,0 +1,12 @@
+//! Integration tests of zkrisk-oracle: the prover worker's failure modes, and the Rust bindings
+//! against the real contracts on anvil with a real ezkl proof (the forge fixture).
+
+mod chain;
+mod worker;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}

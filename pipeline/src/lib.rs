@@ -1,0 +1,35 @@
+//! Data pipelines for zkrisk: loaders for the datasets shipped in `data/`, the canonical event
+//! table, and the daily vault-state feature table that liquidation models train on.
+//!
+//! - [`maker`] reads the MakerDAO ETH-B vault events and liquidation-ratio history;
+//! - [`prices`] reads daily USD prices;
+//! - [`vaults`] turns events and prices into one row per vault and day with the model
+//!   [`FEATURES`](vaults::FEATURES) and the [`LABEL`](vaults::LABEL), without look-ahead, and into
+//!   a row-major [`Matrix`](vaults::Matrix).
+//!
+//! All times are UTC. The crate is pure: no network, no chain.
+//!
+//! # Example
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use zkrisk_pipeline::vaults;
+//!
+//! # fn main() -> zkrisk_pipeline::Result<()> {
+//! // data/maker-eth-b/*.csv and data/prices/eth_usd_daily_coingecko.csv
+//! let states = vaults::load_maker_eth_b(Path::new("data"), 7)?;
+//! let matrix = vaults::to_matrix(&states)?;
+//! assert_eq!(matrix.cols, vaults::FEATURES.len());
+//! println!("{} vault-days, {} liquidated within 7 days", matrix.rows,
+//!     matrix.labels.iter().filter(|l| **l).count());
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+pub mod maker;
+pub mod prices;
+mod table;
+pub mod vaults;
+
+pub use error::{Error, Result};

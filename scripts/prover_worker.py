@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""zkrisk prover worker: a thin adapter between zkrisk (Rust) and ezkl.
+
+Protocol: one JSON request per line on stdin, one JSON response per line on stdout.
+  request:  {"id": 1, "method": "setup", "params": {...}}
+  response: {"id": 1, "ok": true, "result": {...}}
+            {"id": 1, "ok": false, "error": {"kind": "...", "message": "..."}}
+Methods: ping, setup, prove, verify. Every path is given by the caller; the worker decides
+nothing (which model, batch, retries and timeouts stay in Rust). ezkl's own log lines go to stderr.
+"""
+import asyncio
+import inspect
+import json
+import os
+import sys
+import time
+import traceback
+
+PROTOCOL_VERSION = 1
+
+# Stdout carries the protocol; anything ezkl prints must go to stderr.
+_protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+try:
+    import ezkl  # noqa: E402
+except ImportError as e:  # reported on the first request, so the caller gets a clear error
+    ezkl = None
+    _import_error = str(e)
+
+
+class WorkerError(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+def run(value):
+    """ezkl returns plain values from some calls and awaitables from others; some of its calls
+    also need a running event loop. Run everything inside one."""
+
+    async def inner():
+        v = value() if callable(value) else value
+        if inspect.isawaitable(v):
+            v = await v
+        return v
+
+    return asyncio.run(inner())
+
+
+def need(params, key):
+    if key not in params:
+        raise WorkerError("bad_request", f"missing parameter '{key}'")
+    return params[key]
+
+
+def must_exist(path, what):
+    if not os.path.exists(path):
+        raise WorkerError("missing_file", f"{what} not found: {path}")
+    return path
+
+
+def le_hex_to_int(h):
+    """ezkl writes field elements as little-endian hex."""
+    return int.from_bytes(bytes.fromhex(h), "little")
+
+
+def ping(_params):
+    if ezkl is None:
+        raise WorkerError("ezkl_missing", f"cannot import ezkl: {_import_error}")
+    return {"protocol": PROTOCOL_VERSION, "ezkl": getattr(ezkl, "__version__", "unknown")}
+
+
+def setup(params):
+    """Settings, calibration, compilation, SRS, keys and the Solidity verifier for one model."""
+    ping(params)
+    model = must_exist(need(params, "model"), "ONNX model")
+    calibration = must_exist(need(params, "calibration_data"), "calibration data")
+    out = need(params, "dir")
+    srs = params.get("srs")  # path of a ceremony SRS; None = make an INSECURE local one
+    os.makedirs(out, exist_ok=True)
+    p = lambda name: os.path.join(out, name)  # noqa: E731
+    timings = {}
+
+    t = time.perf_counter()
+    args = ezkl.PyRunArgs()
+    args.input_visibility = "private"
+    args.output_visibility = "public"
+    args.param_visibility = "fixed"
+    if not run(lambda: ezkl.gen_settings(model, p("settings.json"), py_run_args=args)):
+        raise WorkerError("ezkl", "gen_settings failed")
+    if not run(lambda: ezkl.calibrate_settings(calibration, model, p("settings.json"), "resources")):
+        raise WorkerError("ezkl", "calibrate_settings failed")
+    if not run(lambda: ezkl.compile_circuit(model, p("model.compiled"), p("settings.json"))):
+        raise WorkerError("ezkl", "compile_circuit failed")
+    settings = json.load(open(p("settings.json")))
+    logrows = settings["run_args"]["logrows"]
+    timings["settings_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if srs is None:
+        srs = p("kzg.insecure.srs")
+        run(lambda: ezkl.gen_srs(srs, logrows))  # returns None; check the file instead
+        must_exist(srs, "generated SRS")
+        srs_kind = "insecure-local"
+    else:
+        must_exist(srs, "SRS file")
+        srs_kind = "file"
+    timings["srs_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if not run(lambda: ezkl.setup(p("model.compiled"), p("vk.key"), p("pk.key"), srs_path=srs)):
+        raise WorkerError("ezkl", "setup failed")
+    timings["setup_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ok = run(lambda: ezkl.create_evm_verifier(
+        p("vk.key"), p("settings.json"), p("Verifier.sol"), p("Verifier.abi.json"), srs_path=srs))
+    if not ok:
+        raise WorkerError("ezkl", "create_evm_verifier failed")
+    timings["verifier_seconds"] = time.perf_counter() - t
+
+    return {
+        "settings": p("settings.json"),
+        "compiled": p("model.compiled"),
+        "vk": p("vk.key"),
+        "pk": p("pk.key"),
+        "srs": srs,
+        "srs_kind": srs_kind,
+        "verifier_sol": p("Verifier.sol"),
+        "logrows": logrows,
+        "input_scale": settings["run_args"]["input_scale"],
+        "output_scale": settings["model_output_scales"][0],
+        "pk_bytes": os.path.getsize(p("pk.key")),
+        "timings": timings,
+    }
+
+
+def prove(params):
+    ping(params)
+    d = need(params, "dir")
+    srs = need(params, "srs")
+    data = must_exist(need(params, "input"), "input data")
+    proof_path = need(params, "proof")
+    witness = proof_path + ".witness.json"
+    compiled = must_exist(os.path.join(d, "model.compiled"), "compiled circuit")
+    pk = must_exist(os.path.join(d, "pk.key"), "proving key")
+
+    t = time.perf_counter()
+    if not run(lambda: ezkl.gen_witness(data, compiled, witness)):
+        raise WorkerError("ezkl", "gen_witness failed")
+    witness_seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    run(lambda: ezkl.prove(witness, compiled, pk, proof_path, srs_path=srs))
+    prove_seconds = time.perf_counter() - t
+    proof = json.load(open(must_exist(proof_path, "proof")))
+    instances = [str(le_hex_to_int(h)) for h in proof["instances"][0]]
+    return {
+        "proof_path": proof_path,
+        "proof_hex": proof["hex_proof"],
+        "instances": instances,
+        "witness_seconds": witness_seconds,
+        "prove_seconds": prove_seconds,
+    }
+
+
+def verify(params):
+    ping(params)
+    d = need(params, "dir")
+    t = time.perf_counter()
+    try:
+        ok = run(lambda: ezkl.verify(
+            must_exist(need(params, "proof"), "proof"),
+            os.path.join(d, "settings.json"),
+            os.path.join(d, "vk.key"),
+            srs_path=need(params, "srs")))
+    except Exception as e:  # ezkl raises on a proof that does not verify
+        return {"valid": False, "reason": str(e), "verify_seconds": time.perf_counter() - t}
+    return {"valid": bool(ok), "verify_seconds": time.perf_counter() - t}
+
+
+METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify}
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        rid = None
+        try:
+            req = json.loads(line)
+            rid = req.get("id")
+            method = METHODS.get(req.get("method"))
+            if method is None:
+                raise WorkerError("bad_request", f"unknown method {req.get('method')!r}")
+            resp = {"id": rid, "ok": True, "result": method(req.get("params") or {})}
+        except WorkerError as e:
+            resp = {"id": rid, "ok": False, "error": {"kind": e.kind, "message": str(e)}}
+        except json.JSONDecodeError as e:
+            resp = {"id": rid, "ok": False, "error": {"kind": "bad_request", "message": str(e)}}
+        except Exception as e:  # an ezkl failure: keep serving, report it
+            traceback.print_exc(file=sys.stderr)
+            resp = {"id": rid, "ok": False, "error": {"kind": "ezkl", "message": str(e)}}
+        _protocol_out.write(json.dumps(resp) + "\n")
+        _protocol_out.flush()
+
+
+if __name__ == "__main__":
+    main()
