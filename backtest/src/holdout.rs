@@ -32,7 +32,8 @@ impl TimeSplit {
     /// Splits rows by their day. Rows whose label window straddles the cut-off belong to neither
     /// side (purged), so no training label looks into the test period.
     pub fn apply(&self, days: &[i32]) -> TimeSplitIdx {
-        let train = (0..days.len()).filter(|i| days[*i] + self.horizon_days < self.cutoff).collect();
+        let train =
+            (0..days.len()).filter(|i| days[*i] + self.horizon_days < self.cutoff).collect();
         let test = (0..days.len()).filter(|i| days[*i] >= self.cutoff).collect();
         TimeSplitIdx { train, test }
     }

@@ -37,10 +37,16 @@ impl LogisticParams {
     /// Validates the parameters.
     pub fn check(&self) -> Result<ValidLogisticParams> {
         if !self.l2.is_finite() || self.l2 < 0.0 {
-            return Err(Error::InvalidParam { name: "l2", reason: format!("{} is not ≥ 0", self.l2) });
+            return Err(Error::InvalidParam {
+                name: "l2",
+                reason: format!("{} is not ≥ 0", self.l2),
+            });
         }
         if self.max_iterations == 0 {
-            return Err(Error::InvalidParam { name: "max_iterations", reason: "must be > 0".into() });
+            return Err(Error::InvalidParam {
+                name: "max_iterations",
+                reason: "must be > 0".into(),
+            });
         }
         if !self.gradient_tolerance.is_finite() || self.gradient_tolerance <= 0.0 {
             return Err(Error::InvalidParam {
@@ -164,7 +170,9 @@ impl LogisticModel {
         check_matrix(x, self.n_features(), &self.features)?;
         let z = self.standardizer.transform(x);
         Ok(z.chunks_exact(self.n_features())
-            .map(|row| row.iter().zip(&self.weights).map(|(a, w)| a * w).sum::<f64>() + self.intercept)
+            .map(|row| {
+                row.iter().zip(&self.weights).map(|(a, w)| a * w).sum::<f64>() + self.intercept
+            })
             .collect())
     }
 
@@ -187,7 +195,8 @@ impl LogisticModel {
 
     /// Reads a model written by [`LogisticModel::save`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
         let model: Self = serde_json::from_slice(&bytes)
             .map_err(|source| Error::Json { path: path.into(), source })?;
         let n = model.weights.len();
@@ -215,7 +224,10 @@ pub(crate) fn sigmoid(t: f64) -> f64 {
 
 fn check_matrix(x: &[f64], cols: usize, names: &[String]) -> Result<()> {
     if cols == 0 || x.len() % cols != 0 {
-        return Err(Error::Shape(format!("{} values do not make rows of {cols} features", x.len())));
+        return Err(Error::Shape(format!(
+            "{} values do not make rows of {cols} features",
+            x.len()
+        )));
     }
     if let Some(i) = x.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite { row: i / cols, column: names[i % cols].clone() });
@@ -243,8 +255,8 @@ mod tests {
     #[test]
     fn learns_the_informative_feature() {
         let (x, y, names) = toy();
-        let m = LogisticModel::fit(&x, &y, names, &LogisticParams::default().check().unwrap())
-            .unwrap();
+        let m =
+            LogisticModel::fit(&x, &y, names, &LogisticParams::default().check().unwrap()).unwrap();
         assert!(m.weights[0] > 1.0, "weight on the informative feature: {}", m.weights[0]);
         assert!(m.weights[1].abs() < m.weights[0] / 4.0);
         let p = m.predict_proba(&x).unwrap();
@@ -285,8 +297,8 @@ mod tests {
     #[test]
     fn save_and_load_round_trip() {
         let (x, y, names) = toy();
-        let m = LogisticModel::fit(&x, &y, names, &LogisticParams::default().check().unwrap())
-            .unwrap();
+        let m =
+            LogisticModel::fit(&x, &y, names, &LogisticParams::default().check().unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.json");
         m.save(&path).unwrap();

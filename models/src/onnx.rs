@@ -139,7 +139,8 @@ impl OnnxRunner {
         )
         .map_err(|e| Error::Onnx(format!("{e:#}")))?;
         let out = self.plan.run(tvec!(input.into())).map_err(|e| Error::Onnx(format!("{e:#}")))?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(|e| Error::Onnx(format!("{e:#}")))?;
+        let view =
+            out[0].to_plain_array_view::<f32>().map_err(|e| Error::Onnx(format!("{e:#}")))?;
         Ok(view.iter().map(|v| f64::from(*v)).collect())
     }
 }
