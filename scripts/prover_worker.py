@@ -168,13 +168,13 @@ def prove(params):
 def verify(params):
     ping(params)
     d = need(params, "dir")
+    proof = must_exist(need(params, "proof"), "proof")
+    settings = must_exist(os.path.join(d, "settings.json"), "circuit settings")
+    vk = must_exist(os.path.join(d, "vk.key"), "verifying key")
+    srs = must_exist(need(params, "srs"), "SRS")
     t = time.perf_counter()
     try:
-        ok = run(lambda: ezkl.verify(
-            must_exist(need(params, "proof"), "proof"),
-            os.path.join(d, "settings.json"),
-            os.path.join(d, "vk.key"),
-            srs_path=need(params, "srs")))
+        ok = run(lambda: ezkl.verify(proof, settings, vk, srs_path=srs))
     except Exception as e:  # ezkl raises on a proof that does not verify
         return {"valid": False, "reason": str(e), "verify_seconds": time.perf_counter() - t}
     return {"valid": bool(ok), "verify_seconds": time.perf_counter() - t}
