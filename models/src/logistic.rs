@@ -223,7 +223,7 @@ pub(crate) fn sigmoid(t: f64) -> f64 {
 }
 
 fn check_matrix(x: &[f64], cols: usize, names: &[String]) -> Result<()> {
-    if cols == 0 || x.len() % cols != 0 {
+    if cols == 0 || !x.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{} values do not make rows of {cols} features",
             x.len()

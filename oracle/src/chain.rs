@@ -14,7 +14,6 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
-    sol,
     sol_types::{SolConstructor, SolInterface},
 };
 use tokio::{
@@ -25,7 +24,10 @@ use zkrisk_models::policy::CollateralParams;
 
 use crate::{Error, Result};
 
-sol! {
+/// `sol!` bindings of the contracts (the generated event constructors take one argument per field).
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    alloy::sol! {
     /// The ABI of `contracts/src/RiskOracle.sol`.
     #[sol(rpc, all_derives)]
     contract RiskOracle {
@@ -96,7 +98,9 @@ sol! {
         function initReserve(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus) external;
         function getConfiguration(address asset) external view returns (uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
     }
+    }
 }
+pub use bindings::{ReserveConfigurator, RiskOracle};
 
 /// First of anvil's well-known development keys. Local chains only: it is public.
 pub const ANVIL_DEV_KEY: &str =
@@ -243,19 +247,32 @@ pub struct Deployment {
     pub oracle: Address,
 }
 
+/// What [`deploy_stack`] deploys and initialises.
+#[derive(Debug, Clone, Copy)]
+pub struct StackConfig {
+    /// The only address allowed to submit (also the configurator's owner).
+    pub keeper: Address,
+    /// Fractional bits of the proof's outputs.
+    pub output_scale_bits: u8,
+    /// Scores per update.
+    pub batch_size: u16,
+    /// Oldest data (seconds) the oracle accepts.
+    pub max_data_age: u64,
+    /// The asset the configurator is initialised with.
+    pub asset: Address,
+    /// Its parameters before any update.
+    pub initial: CollateralParams,
+}
+
 /// Deploys verifier, configurator and oracle, makes the oracle the configurator's risk admin and
-/// initialises `asset` with `initial` parameters. `keeper` is the only address allowed to submit.
+/// initialises the asset.
 pub async fn deploy_stack(
     provider: &DynProvider,
     foundry_out: &Path,
     verifier_code: Vec<u8>,
-    keeper: Address,
-    output_scale_bits: u8,
-    batch_size: u16,
-    max_data_age: u64,
-    asset: Address,
-    initial: CollateralParams,
+    cfg: &StackConfig,
 ) -> Result<Deployment> {
+    let StackConfig { keeper, output_scale_bits, batch_size, max_data_age, asset, initial } = *cfg;
     let (verifier, _) = deploy(provider, verifier_code).await?;
     let owner = keeper;
     let mut code = foundry_bytecode(foundry_out, "ReserveConfigurator.sol", "ReserveConfigurator")?;
@@ -314,7 +331,14 @@ pub fn revert_error(e: alloy::contract::Error) -> Error {
     match e.as_revert_data() {
         Some(data) => Error::Reverted {
             error: match RiskOracle::RiskOracleErrors::abi_decode(&data) {
-                Ok(decoded) => format!("{decoded:?}"),
+                // `Variant(Variant { args })` → `Variant { args }`.
+                Ok(decoded) => {
+                    let text = format!("{decoded:?}");
+                    match (text.find('('), text.ends_with(')')) {
+                        (Some(open), true) => text[open + 1..text.len() - 1].to_string(),
+                        _ => text,
+                    }
+                }
                 Err(_) => format!("0x{}", hex::encode(&data)),
             },
         },

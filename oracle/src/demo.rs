@@ -265,12 +265,13 @@ async fn circuit_for(
     let key = hex::encode(&h.finalize()[..8]);
     let dir = work_dir.join("circuits").join(key);
     let manifest = dir.join("circuit.json");
-    if let Ok(text) = std::fs::read_to_string(&manifest) {
-        if let Ok(c) = serde_json::from_str::<Circuit>(&text) {
-            if c.dir.join("pk.key").exists() && c.srs.exists() && c.verifier_sol.exists() {
-                return Ok((c, true));
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(&manifest)
+        && let Ok(c) = serde_json::from_str::<Circuit>(&text)
+        && c.dir.join("pk.key").exists()
+        && c.srs.exists()
+        && c.verifier_sol.exists()
+    {
+        return Ok((c, true));
     }
     // Build in a scratch directory and move it into place, so an interrupted setup never leaves
     // a half-written circuit that looks complete.
@@ -453,16 +454,19 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY)?;
         let verifier =
             solc::compile(&cfg.root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier")?;
+        let stack = chain::StackConfig {
+            keeper,
+            output_scale_bits: bits,
+            batch_size: cfg.batch as u16,
+            max_data_age: cfg.max_data_age,
+            asset: DEMO_ASSET,
+            initial: INITIAL_PARAMS,
+        };
         let deployment = chain::deploy_stack(
             &provider,
             &cfg.root.join("contracts/out"),
             verifier.creation.clone(),
-            keeper,
-            bits,
-            cfg.batch as u16,
-            cfg.max_data_age,
-            DEMO_ASSET,
-            INITIAL_PARAMS,
+            &stack,
         )
         .await?;
         let before = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;

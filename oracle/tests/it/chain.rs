@@ -78,19 +78,17 @@ async fn oracle_client_against_the_real_contracts() {
         liquidation_threshold: 8500,
         liquidation_bonus: 10_500,
     };
-    let d = chain::deploy_stack(
-        &provider,
-        &root.join("contracts/out"),
-        verifier.creation,
+    let stack = chain::StackConfig {
         keeper,
-        f.bits,
-        f.batch,
-        86_400,
-        ASSET,
+        output_scale_bits: f.bits,
+        batch_size: f.batch,
+        max_data_age: 86_400,
+        asset: ASSET,
         initial,
-    )
-    .await
-    .unwrap();
+    };
+    let d = chain::deploy_stack(&provider, &root.join("contracts/out"), verifier.creation, &stack)
+        .await
+        .unwrap();
     assert_eq!(chain::read_params(&provider, d.configurator, ASSET).await.unwrap(), initial);
     let client = OracleClient::new(provider.clone(), d.oracle);
 
