@@ -346,6 +346,28 @@ pub fn revert_error(e: alloy::contract::Error) -> Error {
     }
 }
 
+/// The update of `asset` for one epoch: the proven scores (fixed point with `bits` fractional
+/// bits, in the proof's output order) and the parameters [`zkrisk_models::policy::apply`] gives
+/// for them, which are what `RiskOracle` recomputes and requires.
+pub fn update_for(
+    asset: Address,
+    epoch: u64,
+    data_timestamp: u64,
+    scores: &[u64],
+    bits: u8,
+) -> Result<RiskOracle::Update> {
+    let out = zkrisk_models::policy::apply(scores, bits)?;
+    Ok(RiskOracle::Update {
+        asset,
+        epoch,
+        dataTimestamp: data_timestamp,
+        scores: scores.iter().map(|s| U256::from(*s)).collect(),
+        ltv: out.params.ltv,
+        liquidationThreshold: out.params.liquidation_threshold,
+        liquidationBonus: out.params.liquidation_bonus,
+    })
+}
+
 /// A mined update.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Submitted {

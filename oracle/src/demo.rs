@@ -31,7 +31,7 @@ use zkrisk_pipeline::vaults;
 
 use crate::{
     Error, Result,
-    chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient, RiskOracle},
+    chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient},
     prover::{self, Circuit, EzklWorker, Prover, SetupRequest, Srs, WorkerConfig},
     solc,
 };
@@ -327,19 +327,6 @@ fn u256_to_u64(v: U256) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::Demo(format!("proof output {v} is not a small integer")))
 }
 
-fn build_update(epoch: u64, data_ts: u64, scores: &[u64], bits: u8) -> Result<RiskOracle::Update> {
-    let out = policy::apply(scores, bits)?;
-    Ok(RiskOracle::Update {
-        asset: DEMO_ASSET,
-        epoch,
-        dataTimestamp: data_ts,
-        scores: scores.iter().map(|s| U256::from(*s)).collect(),
-        ltv: out.params.ltv,
-        liquidationThreshold: out.params.liquidation_threshold,
-        liquidationBonus: out.params.liquidation_bonus,
-    })
-}
-
 /// Runs the demo. Progress goes to `tracing` at info level.
 pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let steps = 8;
@@ -472,7 +459,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let before = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;
 
         step(7, "submitting the proof-checked update through the keeper's path");
-        let update = build_update(epoch, data_ts, &scores, bits)?;
+        let update = chain::update_for(DEMO_ASSET, epoch, data_ts, &scores, bits)?;
         let rule = policy::apply(&scores, bits)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
@@ -486,11 +473,11 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let mut flipped = proof.proof.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x01;
-        let next = build_update(epoch + 1, data_ts + 60, &scores, bits)?;
+        let next = chain::update_for(DEMO_ASSET, epoch + 1, data_ts + 60, &scores, bits)?;
         let proof_flip = describe(client.check(&next, &flipped).await);
         let mut bumped = scores.clone();
         bumped[0] += 1;
-        let bumped_update = build_update(epoch + 1, data_ts + 60, &bumped, bits)?;
+        let bumped_update = chain::update_for(DEMO_ASSET, epoch + 1, data_ts + 60, &bumped, bits)?;
         let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
         let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
         Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, verified, rejected, proof_flip, score_bump))

@@ -1,4 +1,4 @@
-use alloy::primitives::{Address, U256, address, keccak256};
+use alloy::primitives::{Address, address, keccak256};
 use serde_json::Value;
 use zkrisk_models::policy;
 use zkrisk_oracle::{
@@ -38,16 +38,7 @@ fn fixture() -> Fixture {
 }
 
 fn update(f: &Fixture, epoch: u64, data_ts: u64, scores: &[u64]) -> RiskOracle::Update {
-    let out = policy::apply(scores, f.bits).unwrap();
-    RiskOracle::Update {
-        asset: ASSET,
-        epoch,
-        dataTimestamp: data_ts,
-        scores: scores.iter().map(|s| U256::from(*s)).collect(),
-        ltv: out.params.ltv,
-        liquidationThreshold: out.params.liquidation_threshold,
-        liquidationBonus: out.params.liquidation_bonus,
-    }
+    chain::update_for(ASSET, epoch, data_ts, scores, f.bits).unwrap()
 }
 
 fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
