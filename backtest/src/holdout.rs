@@ -126,10 +126,7 @@ impl Holdout<'_> {
         let model_metrics = Metrics::of(&model.predict_proba(&x_test)?, &y_test)?;
 
         // Baseline: rank by the feature (lower = riskier); calibrate it on the training side only.
-        let b_train = rows(self.values, cols, &idx.train)
-            .chunks_exact(cols)
-            .map(|r| r[base_col])
-            .collect::<Vec<_>>();
+        let b_train = x_train.chunks_exact(cols).map(|r| r[base_col]).collect::<Vec<_>>();
         let b_test = x_test.chunks_exact(cols).map(|r| r[base_col]).collect::<Vec<_>>();
         let ranked = b_test.iter().map(|v| -v).collect::<Vec<_>>();
         let calib = LogisticModel::fit(

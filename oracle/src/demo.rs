@@ -286,41 +286,16 @@ async fn circuit_for(
         dir: scratch.clone(),
         srs: Srs::InsecureLocal,
     };
-    worker.setup(&req).await?;
+    let c = worker.setup(&req).await?.relocate(&dir);
+    // The manifest goes in last, already naming the final paths: a directory without it is
+    // never taken for a finished circuit.
+    write(
+        &scratch.join("circuit.json"),
+        serde_json::to_string_pretty(&c).expect("serialises").as_bytes(),
+    )?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&scratch, &dir).map_err(Error::io(&dir))?;
-    let c = Circuit {
-        dir: dir.clone(),
-        srs: dir.join("kzg.insecure.srs"),
-        srs_kind: "insecure-local".into(),
-        verifier_sol: dir.join("Verifier.sol"),
-        ..worker_circuit_numbers(&dir)?
-    };
-    write(&manifest, serde_json::to_string_pretty(&c).expect("serialises").as_bytes())?;
     Ok((c, false))
-}
-
-/// Reads the numbers of a circuit from its settings file (after the directory moved).
-fn worker_circuit_numbers(dir: &Path) -> Result<Circuit> {
-    let path = dir.join("settings.json");
-    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Artifact { path: path.clone(), reason: e.to_string() })?;
-    let num = |x: &serde_json::Value, what: &str| {
-        x.as_u64()
-            .ok_or_else(|| Error::Artifact { path: path.clone(), reason: format!("no {what}") })
-    };
-    let pk = dir.join("pk.key");
-    Ok(Circuit {
-        dir: dir.into(),
-        srs: PathBuf::new(),
-        srs_kind: String::new(),
-        verifier_sol: PathBuf::new(),
-        logrows: num(&v["run_args"]["logrows"], "logrows")? as u32,
-        input_scale: num(&v["run_args"]["input_scale"], "input_scale")? as u32,
-        output_scale: num(&v["model_output_scales"][0], "model_output_scales")? as u32,
-        pk_bytes: std::fs::metadata(&pk).map_err(Error::io(&pk))?.len(),
-    })
 }
 
 fn u256_to_u64(v: U256) -> Result<u64> {

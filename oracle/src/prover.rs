@@ -66,6 +66,22 @@ pub struct Circuit {
     pub pk_bytes: u64,
 }
 
+impl Circuit {
+    /// The same circuit after its directory moved to `to`: paths inside the old directory are
+    /// re-rooted, paths outside it (a ceremony SRS file) are kept.
+    pub fn relocate(mut self, to: &Path) -> Self {
+        let rebase = |p: &mut PathBuf, from: &Path| {
+            if let Ok(rest) = p.strip_prefix(from) {
+                *p = to.join(rest);
+            }
+        };
+        let from = std::mem::replace(&mut self.dir, to.into());
+        rebase(&mut self.srs, &from);
+        rebase(&mut self.verifier_sol, &from);
+        self
+    }
+}
+
 /// One proof of one batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchProof {
@@ -247,8 +263,14 @@ impl EzklWorker {
                 return Err(Error::Timeout { method: method.into(), seconds: timeout.as_secs() });
             }
         };
-        let resp: Response = serde_json::from_str(&answer)
-            .map_err(|e| Error::Protocol(format!("`{method}` answered {answer:?}: {e}")))?;
+        let resp: Response = match serde_json::from_str(&answer) {
+            Ok(resp) => resp,
+            Err(e) => {
+                // A worker that prints something else is in an unknown state: start afresh.
+                self.kill().await;
+                return Err(Error::Protocol(format!("`{method}` answered {answer:?}: {e}")));
+            }
+        };
         if resp.id != Some(id) {
             self.kill().await;
             return Err(Error::Protocol(format!(
@@ -360,4 +382,29 @@ impl Prover for EzklWorker {
 pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
     let body = json!({ "input_data": [values] });
     std::fs::write(path, body.to_string()).map_err(Error::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relocate_re_roots_inner_paths_only() {
+        let c = Circuit {
+            dir: "/a/scratch.tmp".into(),
+            srs: "/a/scratch.tmp/kzg.srs".into(),
+            srs_kind: "insecure-local".into(),
+            verifier_sol: "/a/scratch.tmp/Verifier.sol".into(),
+            logrows: 17,
+            input_scale: 11,
+            output_scale: 11,
+            pk_bytes: 1,
+        };
+        let moved = c.clone().relocate(Path::new("/a/final"));
+        assert_eq!(moved.dir, Path::new("/a/final"));
+        assert_eq!(moved.srs, Path::new("/a/final/kzg.srs"));
+        assert_eq!(moved.verifier_sol, Path::new("/a/final/Verifier.sol"));
+        let ceremony = Circuit { srs: "/srs/ceremony.srs".into(), ..c };
+        assert_eq!(ceremony.relocate(Path::new("/b")).srs, Path::new("/srs/ceremony.srs"));
+    }
 }
