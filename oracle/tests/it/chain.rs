@@ -129,3 +129,22 @@ async fn anvil_binary_missing_is_named() {
     let err = Anvil::spawn("/nonexistent/anvil".as_ref(), None).await.unwrap_err();
     assert!(err.to_string().contains("/nonexistent/anvil"), "{err}");
 }
+
+/// Ctrl-C and errors stop the demo by dropping its future: dropping the node must stop it.
+#[tokio::test]
+async fn dropping_anvil_stops_the_node() {
+    let anvil =
+        Anvil::spawn(&root().join("contracts/node_modules/.bin/anvil"), None).await.unwrap();
+    let addr = anvil.url().trim_start_matches("http://").to_string();
+    assert!(std::net::TcpStream::connect(&addr).is_ok(), "anvil listens on {addr}");
+    drop(anvil);
+    let mut closed = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(&addr).is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "anvil still listens on {addr} after the drop");
+}
