@@ -3,6 +3,8 @@
 //!
 //! - [`prover`]: the [`prover::Prover`] trait and its ezkl backend, a long-lived Python worker
 //!   driven over stdin/stdout ([`prover::EzklWorker`]).
+//! - [`aave`]: a real Aave v3 market (Aave's compiled contracts) deployed on a chain, and the
+//!   `sol!` bindings of its contracts.
 //! - [`chain`]: a local anvil node, contract deployment from the Foundry build, and
 //!   [`chain::OracleClient`], the one code path that submits proof-checked updates.
 //! - [`solc`]: compiles generated Solidity (the ezkl verifier) with the project's offline solc.
@@ -17,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aave;
 pub mod chain;
 pub mod demo;
 mod error;
