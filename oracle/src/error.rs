@@ -83,6 +83,24 @@ pub enum Error {
         /// Transaction hash.
         tx: String,
     },
+    /// A step of deploying or configuring contracts failed; `step` names it (e.g. `deploying Pool`,
+    /// `PoolConfigurator.initReserves`) and `reason` says why (the node's revert message included).
+    #[error("{step}: {reason}")]
+    Deploy {
+        /// What was being done.
+        step: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A file exists but its content is not what it should be (e.g. a market JSON that does not
+    /// parse).
+    #[error("{path}: {reason}")]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -1,6 +1,7 @@
 //! Integration tests of zkrisk-oracle: the prover worker's failure modes, and the Rust bindings
 //! against the real contracts on anvil with a real ezkl proof (the forge fixture).
 
+mod aave;
 mod chain;
 mod worker;
 
