@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
-use zkrisk_oracle::demo::{self, DemoConfig, DemoReport};
+use zkrisk_oracle::{
+    aave::deploy::{AaveMarket, default_reserves, deploy_aave},
+    chain,
+    demo::{self, DemoConfig, DemoReport},
+};
 
 #[derive(Parser)]
 #[command(name = "zkrisk", version, about = "Proof-checked risk parameters for lending markets")]
@@ -27,6 +31,29 @@ enum Command {
         /// Print the report as one JSON object on the last line of stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
+    Aave {
+        #[command(subcommand)]
+        command: AaveCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AaveCommand {
+    /// Deploys Aave v3.0 with six test reserves (WETH, WBTC, wstETH, USDC, USDT, DAI), each with a
+    /// price feed the deployer controls, and writes the addresses as JSON.
+    Deploy {
+        /// JSON-RPC endpoint of the chain.
+        #[arg(long)]
+        rpc: String,
+        /// Where to write the market's addresses (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Environment variable holding the deployer's private key. Without it, anvil's public
+        /// development key is used, and only on chain 31337.
+        #[arg(long)]
+        private_key_env: Option<String>,
     },
 }
 
@@ -101,12 +128,63 @@ async fn demo(root: PathBuf, json: bool) -> eyre::Result<()> {
     Ok(())
 }
 
+async fn aave_deploy(
+    root: PathBuf,
+    rpc: &str,
+    out: PathBuf,
+    private_key_env: Option<String>,
+) -> eyre::Result<()> {
+    let chain_id = chain::chain_id(rpc).await?;
+    let key = chain::signing_key(private_key_env.as_deref(), chain_id)?;
+    let (provider, _) = chain::signer_provider(rpc, &key)?;
+    let market = deploy_aave(
+        &provider,
+        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
+        &root.join("contracts/out"),
+        &default_reserves(),
+    )
+    .await?;
+    market.write_json(&out)?;
+    print_market(&market, &out);
+    Ok(())
+}
+
+fn print_market(m: &AaveMarket, out: &std::path::Path) {
+    println!("wrote {}", out.display());
+    println!("chain {}  from block {}  admin {}", m.chain_id, m.deployed_block, m.admin);
+    for (name, addr) in [
+        ("PoolAddressesProvider", m.addresses_provider),
+        ("ACLManager", m.acl_manager),
+        ("Pool", m.pool),
+        ("PoolConfigurator", m.pool_configurator),
+        ("AaveOracle", m.oracle),
+        ("AaveProtocolDataProvider", m.data_provider),
+    ] {
+        println!("  {name:<25} {addr}");
+    }
+    for r in &m.reserves {
+        println!(
+            "  {:<7} asset {}  feed {}  aToken {}  LTV {:.2}%  LT {:.2}%  bonus {:.2}%",
+            r.symbol,
+            r.asset,
+            r.aggregator,
+            r.a_token,
+            f64::from(r.ltv) / 100.0,
+            f64::from(r.liquidation_threshold) / 100.0,
+            f64::from(r.liquidation_bonus) / 100.0 - 100.0
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
     init_tracing(cli.log_json);
     let result = match cli.command {
         Command::Demo { json } => demo(cli.root, json).await,
+        Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
+            aave_deploy(cli.root, &rpc, out, private_key_env).await
+        }
     };
     if let Err(err) = result {
         eprintln!("Error: {err:?}");

@@ -106,6 +106,37 @@ pub use bindings::{ReserveConfigurator, RiskOracle};
 pub const ANVIL_DEV_KEY: &str =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
+/// Chain id of anvil's default local chain.
+pub const ANVIL_CHAIN_ID: u64 = 31_337;
+
+/// The private key to sign with: the content of the environment variable `env` when one is named,
+/// else [`ANVIL_DEV_KEY`], but only on anvil's chain ([`ANVIL_CHAIN_ID`]): a public key must never
+/// sign on a real network. Errors name the variable, never the key.
+pub fn signing_key(env: Option<&str>, chain_id: u64) -> Result<String> {
+    match env {
+        Some(var) => match std::env::var(var) {
+            Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_string()),
+            Ok(_) => Err(Error::Key(format!("environment variable {var} is empty"))),
+            Err(_) => Err(Error::Key(format!("environment variable {var} is not set"))),
+        },
+        None if chain_id == ANVIL_CHAIN_ID => Ok(ANVIL_DEV_KEY.to_string()),
+        None => Err(Error::Key(format!(
+            "chain {chain_id} is not a local anvil chain ({ANVIL_CHAIN_ID}): name the environment \
+             variable that holds the key with --private-key-env"
+        ))),
+    }
+}
+
+/// The chain id the node at `url` reports.
+pub async fn chain_id(url: &str) -> Result<u64> {
+    let parsed = url.parse().map_err(|e| Error::Rpc(format!("invalid RPC URL {url}: {e}")))?;
+    ProviderBuilder::new()
+        .connect_http(parsed)
+        .get_chain_id()
+        .await
+        .map_err(|e| Error::Rpc(format!("{url}: eth_chainId: {e}")))
+}
+
 /// A local anvil node on a free loopback port, stopped when dropped.
 #[derive(Debug)]
 pub struct Anvil {
@@ -425,5 +456,19 @@ impl OracleClient {
     pub async fn market_state(&self, asset: Address) -> Result<RiskOracle::MarketState> {
         let c = RiskOracle::new(self.oracle, self.provider.clone());
         c.marketState(asset).call().await.map_err(revert_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_key_signs_only_on_anvil() {
+        assert_eq!(signing_key(None, ANVIL_CHAIN_ID).unwrap(), ANVIL_DEV_KEY);
+        let err = signing_key(None, 1).unwrap_err().to_string();
+        assert!(err.contains("--private-key-env") && err.contains("chain 1 "), "{err}");
+        let err = signing_key(Some("ZKRISK_TEST_SURELY_UNSET_KEY"), ANVIL_CHAIN_ID).unwrap_err();
+        assert!(err.to_string().contains("ZKRISK_TEST_SURELY_UNSET_KEY is not set"), "{err}");
     }
 }

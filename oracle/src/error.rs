@@ -101,6 +101,10 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// No usable signing key: the named environment variable is unset or empty, or none was named
+    /// on a chain other than anvil's (31337). The message names the variable, never the key.
+    #[error("signing key: {0}")]
+    Key(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
