@@ -116,6 +116,11 @@ pub enum Error {
     /// The demo found something it cannot go on from (the message says what).
     #[error("{0}")]
     Demo(String),
+    /// The Aave simulator cannot run or go on: a bad configuration, a market without one of its
+    /// reserves, prices that do not cover the window, or a node that does not mine what it was sent
+    /// (the message says which).
+    #[error("simulator: {0}")]
+    Sim(String),
     /// A model error.
     #[error(transparent)]
     Models(#[from] zkrisk_models::Error),

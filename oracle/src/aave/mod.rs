@@ -4,3 +4,4 @@
 
 pub mod bindings;
 pub mod deploy;
+pub mod sim;

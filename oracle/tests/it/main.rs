@@ -3,6 +3,7 @@
 
 mod aave;
 mod chain;
+mod sim;
 mod worker;
 
 use std::path::PathBuf;

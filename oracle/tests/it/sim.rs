@@ -1,0 +1,167 @@
+//! The Aave simulator on fresh anvils with the real Aave v3 market: liquidations after the June
+//! 2022 drawdown, each one of an account below a health factor of 1, none left behind, and the
+//! same seed giving byte-identical logs.
+
+use std::path::Path;
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use zkrisk_oracle::{
+    aave::{
+        bindings::IPool,
+        deploy::{AaveMarket, default_reserves, deploy_aave},
+        sim::{PricePaths, SimConfig, SimReport, simulate},
+    },
+    chain::{self, ANVIL_DEV_KEY, Anvil},
+};
+use zkrisk_pipeline::prices::day_from_ymd;
+
+use crate::root;
+
+/// (block, log index, address, topics, data) of every log.
+type Logs = Vec<(u64, u64, Address, Vec<B256>, Bytes)>;
+
+/// 2022-06-10 → 2022-06-18: ETH from 1,786 to a low of 892 USD (3AC, Celsius).
+fn config(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        accounts: 60,
+        start: "2022-06-10".into(),
+        days: 9,
+        steps_per_day: 2,
+        activity: 0.15,
+    }
+}
+
+/// A fresh anvil whose clock starts two days before the window, with Aave deployed.
+async fn market(root: &Path, cfg: &SimConfig) -> (Anvil, DynProvider, AaveMarket) {
+    let genesis = u64::try_from(day_from_ymd(&cfg.start).unwrap() * 86_400 - 2 * 86_400).unwrap();
+    let anvil =
+        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await.unwrap();
+    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
+    let m = deploy_aave(
+        &admin,
+        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
+        &root.join("contracts/out"),
+        &default_reserves(),
+    )
+    .await
+    .unwrap();
+    let plain = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
+    (anvil, plain, m)
+}
+
+async fn run(root: &Path, cfg: &SimConfig) -> (Anvil, DynProvider, AaveMarket, SimReport) {
+    let (anvil, p, m) = market(root, cfg).await;
+    let prices = PricePaths::load(&root.join("data")).unwrap();
+    let t = std::time::Instant::now();
+    let report = simulate(&p, &m, &prices, &root.join("contracts/out"), cfg, |d| {
+        eprintln!(
+            "  day {} {} ETH {:.0} liquidations {} txs {}",
+            d.day, d.date, d.eth_usd, d.liquidations, d.txs
+        );
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "seed {}: {} txs in {:.1} s ({:.0} tx/s), {} liquidations",
+        cfg.seed,
+        report.txs,
+        t.elapsed().as_secs_f64(),
+        report.tx_per_second,
+        report.liquidations
+    );
+    (anvil, p, m, report)
+}
+
+async fn logs(p: &DynProvider, from: u64, to: u64) -> Logs {
+    let logs = p.get_logs(&Filter::new().from_block(from).to_block(to)).await.unwrap();
+    logs.into_iter()
+        .map(|l| {
+            (
+                l.block_number.unwrap(),
+                l.log_index.unwrap(),
+                l.address(),
+                l.topics().to_vec(),
+                l.data().data.clone(),
+            )
+        })
+        .collect()
+}
+
+async fn hf_at(p: &DynProvider, pool: Address, user: Address, block: u64) -> (U256, U256) {
+    let r = IPool::new(pool, p.clone())
+        .getUserAccountData(user)
+        .block(block.into())
+        .call()
+        .await
+        .unwrap();
+    (r.healthFactor, r.totalCollateralBase)
+}
+
+#[tokio::test]
+async fn simulation_liquidates_after_a_real_drawdown_and_is_reproducible() {
+    let root = root();
+    let cfg = config(11);
+    let (_a1, p1, m1, r1) = run(&root, &cfg).await;
+    eprintln!("{}", serde_json::to_string_pretty(&r1).unwrap());
+
+    assert_eq!(r1.failed_txs, 0, "no simulated transaction reverts");
+    assert_eq!(r1.accounts, r1.account_list.len());
+    assert!(r1.accounts >= 40, "most of the 60 accounts joined: {}", r1.accounts);
+    assert!(r1.supplies > 0 && r1.borrows > 0 && r1.repays > 0 && r1.withdrawals > 0, "{r1:?}");
+    assert!(r1.liquidations > 0, "ETH halved: some positions were liquidated");
+
+    // The chain holds the events the report counts.
+    let pool_logs = |sig: B256| {
+        Filter::new()
+            .address(m1.pool)
+            .event_signature(sig)
+            .from_block(r1.first_block)
+            .to_block(r1.last_block)
+    };
+    let liqs = p1.get_logs(&pool_logs(IPool::LiquidationCall::SIGNATURE_HASH)).await.unwrap();
+    assert_eq!(liqs.len() as u64, r1.liquidations);
+    let borrows = p1.get_logs(&pool_logs(IPool::Borrow::SIGNATURE_HASH)).await.unwrap();
+    assert_eq!(borrows.len() as u64, r1.borrows);
+
+    // Every liquidated account was below a health factor of 1 just before its liquidation block.
+    for l in &liqs {
+        let e = l.log_decode::<IPool::LiquidationCall>().unwrap().inner.data;
+        let block = l.block_number.unwrap();
+        let (hf, _) = hf_at(&p1, m1.pool, e.user, block - 1).await;
+        assert!(
+            hf < U256::from(10u64.pow(18)),
+            "{} liquidated at block {block} with HF {hf}",
+            e.user
+        );
+        assert_eq!(e.liquidator, r1.liquidator);
+    }
+
+    // No account is left below 1 with collateral to seize: the liquidator's last pass got them all.
+    for user in &r1.account_list {
+        let (hf, collateral) = hf_at(&p1, m1.pool, *user, r1.last_block).await;
+        assert!(
+            hf >= U256::from(10u64.pow(18)) || collateral.is_zero(),
+            "{user} left with HF {hf} and collateral {collateral}"
+        );
+    }
+
+    // The same seed on a fresh chain: the same logs, byte for byte.
+    let (_a2, p2, _m2, r2) = run(&root, &cfg).await;
+    assert_eq!((r2.first_block, r2.last_block), (r1.first_block, r1.last_block));
+    let l1 = logs(&p1, r1.first_block, r1.last_block).await;
+    let l2 = logs(&p2, r2.first_block, r2.last_block).await;
+    assert!(l1.len() > 1_000, "{} logs", l1.len());
+    assert!(l1 == l2, "same seed, same logs");
+
+    // Another seed: other accounts, other logs.
+    let (_a3, p3, _m3, r3) = run(&root, &config(12)).await;
+    let l3 = logs(&p3, r3.first_block, r3.last_block).await;
+    assert_ne!(l1, l3);
+    assert_ne!(r1.account_list, r3.account_list);
+}
