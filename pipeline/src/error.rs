@@ -94,6 +94,34 @@ pub enum Error {
     /// The label horizon must be at least one day.
     #[error("invalid label horizon: {0} days (must be at least 1)")]
     InvalidHorizon(u32),
+    /// A Parquet file could not be written or read.
+    #[error("Parquet {}: {source}", path.display())]
+    Parquet {
+        /// The file concerned.
+        path: PathBuf,
+        /// Polars' own error.
+        source: polars::error::PolarsError,
+    },
+    /// A file or directory operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An ingestion checkpoint is unreadable, of another version or inconsistent.
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Rebuilding accounts from events met an event it cannot account for, or a dataset that
+    /// is missing something the computation needs.
+    #[error("rebuilding Aave positions: {0}")]
+    Rebuild(String),
     /// Any other Polars error (lazy query execution, casts).
     #[error(transparent)]
     Polars(#[from] polars::error::PolarsError),

@@ -7,6 +7,9 @@
 //!   [`FEATURES`](vaults::FEATURES) and the [`LABEL`](vaults::LABEL), without look-ahead, and into
 //!   a row-major [`Matrix`](vaults::Matrix).
 //!
+//! - [`aave`] holds ingested Aave v3 events as Parquet tables and rebuilds every account's
+//!   collateral, debt and health factor from them.
+//!
 //! All times are UTC. The crate is pure: no network, no chain.
 //!
 //! # Example
@@ -26,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod aave;
 mod error;
 pub mod maker;
 pub mod prices;
