@@ -301,6 +301,8 @@ enum FetchError {
 /// The JSON-RPC side of a run: a provider plus retry, timeout and counters.
 struct Rpc {
     provider: DynProvider,
+    /// The URL as given, only to scrub it from error messages (HTTP clients quote it whole).
+    url: String,
     endpoint: String,
     attempts: u32,
     backoff: Duration,
@@ -311,6 +313,12 @@ struct Rpc {
 }
 
 impl Rpc {
+    /// `message` with the full URL replaced by the redacted endpoint.
+    fn scrub(&self, message: &str) -> String {
+        let url = self.url.trim_end_matches('/');
+        if url.is_empty() { message.to_string() } else { message.replace(url, &self.endpoint) }
+    }
+
     fn jitter(&mut self) -> f64 {
         // splitmix64: spreads retries of several clients apart; not security-relevant.
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -338,7 +346,7 @@ impl Rpc {
             self.requests += 1;
             let (fault, message) = match tokio::time::timeout(self.timeout, call()).await {
                 Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e)) => (e.fault(), e.to_string()),
+                Ok(Err(e)) => (e.fault(), self.scrub(&e.to_string())),
                 Err(_) => (Fault::Transient, format!("no answer within {:?}", self.timeout)),
             };
             match fault {
@@ -680,6 +688,7 @@ pub async fn ingest(
         .map_or(0, |d| d.as_nanos() as u64);
     let mut rpc = Rpc {
         provider: provider.clone(),
+        url: config.rpc_url.clone(),
         endpoint: endpoint.clone(),
         attempts: config.attempts,
         backoff: config.backoff,

@@ -2,3 +2,13 @@
 //! tools, the ezkl virtualenv, the contracts' build); `scripts/test.sh` runs it first.
 
 mod demo;
+mod ingest;
+#[path = "../../../oracle/tests/it/proxy.rs"]
+mod proxy;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
