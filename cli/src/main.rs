@@ -102,6 +102,10 @@ fn print_human(r: &DemoReport) {
         "  on-chain  verified: {}, gas {}, tx {}",
         r.onchain.verified, r.onchain.gas_used, r.onchain.tx_hash
     );
+    println!(
+        "  reserve   Aave v3 {} {} (Pool {}), set through the steward {}",
+        r.onchain.reserve, r.onchain.reserve_asset, r.onchain.aave_pool, r.onchain.steward
+    );
     println!("  before    {}", p(&r.param.before));
     println!("  after     {}   (proof carried risk {} bps)", p(&r.param.after), r.param.risk_bps);
     println!(

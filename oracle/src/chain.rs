@@ -14,7 +14,7 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
-    sol_types::{SolConstructor, SolInterface},
+    sol_types::{SolConstructor, SolError, SolInterface},
 };
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -22,7 +22,13 @@ use tokio::{
 };
 use zkrisk_models::policy::CollateralParams;
 
-use crate::{Error, Result};
+use crate::{
+    Error, Result,
+    aave::{
+        bindings::{IACLManager, IAaveProtocolDataProvider},
+        deploy::{AaveMarket, default_reserves, deploy_aave},
+    },
+};
 
 /// `sol!` bindings of the contracts (the generated event constructors take one argument per field).
 #[allow(clippy::too_many_arguments)]
@@ -90,17 +96,27 @@ mod bindings {
         function marketState(address asset) external view returns (MarketState memory);
     }
 
-    /// The ABI of `contracts/src/ReserveConfigurator.sol`.
-    #[sol(rpc)]
-    contract ReserveConfigurator {
-        constructor(address initialOwner);
-        function setRiskAdmin(address newRiskAdmin) external;
-        function initReserve(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus) external;
-        function getConfiguration(address asset) external view returns (uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
+    /// The ABI of `contracts/src/AaveRiskSteward.sol`.
+    #[sol(rpc, all_derives)]
+    contract AaveRiskSteward {
+        error NotOwner();
+        error NotRiskOracle();
+        error OracleAlreadySet();
+        error ZeroAddress();
+        error InvalidCollateralParams(uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
+
+        event OracleSet(address indexed oracle);
+
+        constructor(address poolConfigurator_, address owner_);
+        function setOracle(address oracle_) external;
+        function oracle() external view returns (address);
+        function owner() external view returns (address);
+        function poolConfigurator() external view returns (address);
+        function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus) external;
     }
     }
 }
-pub use bindings::{ReserveConfigurator, RiskOracle};
+pub use bindings::{AaveRiskSteward, RiskOracle};
 
 /// First of anvil's well-known development keys. Local chains only: it is public.
 pub const ANVIL_DEV_KEY: &str =
@@ -265,20 +281,24 @@ pub async fn deploy(provider: &DynProvider, code: Vec<u8>) -> Result<(Address, u
 }
 
 /// Addresses of a deployed zkrisk stack.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Deployment {
     /// The ezkl verifier of the model.
     pub verifier: Address,
-    /// The parameter target.
-    pub configurator: Address,
+    /// The risk steward: holds Aave's RISK_ADMIN role; the oracle's parameter target.
+    pub steward: Address,
     /// The oracle.
     pub oracle: Address,
+    /// The reserve (its underlying token) whose parameters the oracle moves.
+    pub asset: Address,
+    /// The Aave v3 market.
+    pub aave: AaveMarket,
 }
 
 /// What [`deploy_stack`] deploys and initialises.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StackConfig {
-    /// The only address allowed to submit (also the configurator's owner).
+    /// The only address allowed to submit.
     pub keeper: Address,
     /// Fractional bits of the proof's outputs.
     pub output_scale_bits: u8,
@@ -286,65 +306,96 @@ pub struct StackConfig {
     pub batch_size: u16,
     /// Oldest data (seconds) the oracle accepts.
     pub max_data_age: u64,
-    /// The asset the configurator is initialised with.
-    pub asset: Address,
-    /// Its parameters before any update.
+    /// Symbol of the reserve of [`default_reserves`] whose parameters the oracle moves (`WETH`).
+    pub reserve: String,
+    /// Its parameters before any update (they replace the reserve's defaults at listing).
     pub initial: CollateralParams,
 }
 
-/// Deploys verifier, configurator and oracle, makes the oracle the configurator's risk admin and
-/// initialises the asset.
+/// Deploys the verifier, a real Aave v3 market ([`deploy_aave`] with [`default_reserves`], the
+/// chosen reserve listed with `cfg.initial`), an `AaveRiskSteward` on its PoolConfigurator and the
+/// `RiskOracle` that targets the steward; then names the oracle in the steward and grants the
+/// steward Aave's RISK_ADMIN role. The provider's signer deploys everything and becomes the Aave
+/// market's admin and the steward's owner.
+///
+/// `foundry_out` is `contracts/out`; `aave_artifacts` is
+/// `contracts/node_modules/@aave/core-v3/artifacts`.
 pub async fn deploy_stack(
     provider: &DynProvider,
     foundry_out: &Path,
+    aave_artifacts: &Path,
     verifier_code: Vec<u8>,
     cfg: &StackConfig,
 ) -> Result<Deployment> {
-    let StackConfig { keeper, output_scale_bits, batch_size, max_data_age, asset, initial } = *cfg;
     let (verifier, _) = deploy(provider, verifier_code).await?;
-    let owner = keeper;
-    let mut code = foundry_bytecode(foundry_out, "ReserveConfigurator.sol", "ReserveConfigurator")?;
-    code.extend(ReserveConfigurator::constructorCall { initialOwner: owner }.abi_encode());
-    let (configurator, _) = deploy(provider, code).await?;
+    let mut reserves = default_reserves();
+    let spec =
+        reserves.iter_mut().find(|r| r.symbol == cfg.reserve).ok_or_else(|| Error::Deploy {
+            step: "choosing the oracle's reserve".into(),
+            reason: format!("{} is not one of the market's reserves", cfg.reserve),
+        })?;
+    spec.ltv = cfg.initial.ltv;
+    spec.liquidation_threshold = cfg.initial.liquidation_threshold;
+    spec.liquidation_bonus = cfg.initial.liquidation_bonus;
+    let aave = deploy_aave(provider, aave_artifacts, foundry_out, &reserves).await?;
+    let asset = aave.reserve(&cfg.reserve).map(|r| r.asset).ok_or_else(|| Error::Deploy {
+        step: "deploying Aave".into(),
+        reason: format!("{} was not listed", cfg.reserve),
+    })?;
+
+    let step = |what: &str| {
+        let what = what.to_string();
+        move |e: Error| Error::Deploy { step: what, reason: e.to_string() }
+    };
+    let mut code = foundry_bytecode(foundry_out, "AaveRiskSteward.sol", "AaveRiskSteward")?;
+    code.extend(
+        AaveRiskSteward::constructorCall {
+            poolConfigurator_: aave.pool_configurator,
+            owner_: aave.admin,
+        }
+        .abi_encode(),
+    );
+    let (steward, _) = deploy(provider, code).await.map_err(step("deploying AaveRiskSteward"))?;
     let mut code = foundry_bytecode(foundry_out, "RiskOracle.sol", "RiskOracle")?;
     code.extend(
         RiskOracle::constructorCall {
             verifier,
-            configurator,
-            keeper,
-            outputScaleBits: output_scale_bits,
-            batchSize: batch_size,
-            maxDataAge: max_data_age,
+            configurator: steward,
+            keeper: cfg.keeper,
+            outputScaleBits: cfg.output_scale_bits,
+            batchSize: cfg.batch_size,
+            maxDataAge: cfg.max_data_age,
         }
         .abi_encode(),
     );
-    let (oracle, _) = deploy(provider, code).await?;
-    let cfg = ReserveConfigurator::new(configurator, provider.clone());
-    let send = |r: alloy::contract::Result<_>| r.map_err(revert_error);
-    let pending = send(cfg.setRiskAdmin(oracle).send().await)?;
-    pending.get_receipt().await.map_err(rpc)?;
-    let pending = send(
-        cfg.initReserve(
-            asset,
-            U256::from(initial.ltv),
-            U256::from(initial.liquidation_threshold),
-            U256::from(initial.liquidation_bonus),
-        )
+    let (oracle, _) = deploy(provider, code).await.map_err(step("deploying RiskOracle"))?;
+    let s = AaveRiskSteward::new(steward, provider.clone());
+    let pending = s
+        .setOracle(oracle)
         .send()
-        .await,
-    )?;
+        .await
+        .map_err(|e| step("AaveRiskSteward.setOracle")(revert_error(e)))?;
     pending.get_receipt().await.map_err(rpc)?;
-    Ok(Deployment { verifier, configurator, oracle })
+    // The steward gets the role only once it answers to the oracle alone.
+    let acl = IACLManager::new(aave.acl_manager, provider.clone());
+    let pending = acl
+        .addRiskAdmin(steward)
+        .send()
+        .await
+        .map_err(|e| step("ACLManager.addRiskAdmin(steward)")(revert_error(e)))?;
+    pending.get_receipt().await.map_err(rpc)?;
+    Ok(Deployment { verifier, steward, oracle, asset, aave })
 }
 
-/// Reads an asset's collateral parameters from the configurator.
+/// Reads a reserve's collateral parameters from Aave (`AaveProtocolDataProvider`, which decodes
+/// the Pool's configuration bitmap).
 pub async fn read_params(
     provider: &DynProvider,
-    configurator: Address,
+    data_provider: Address,
     asset: Address,
 ) -> Result<CollateralParams> {
-    let c = ReserveConfigurator::new(configurator, provider.clone());
-    let r = c.getConfiguration(asset).call().await.map_err(revert_error)?;
+    let dp = IAaveProtocolDataProvider::new(data_provider, provider.clone());
+    let r = dp.getReserveConfigurationData(asset).call().await.map_err(revert_error)?;
     let bps = |v: U256| u16::try_from(v).map_err(|_| Error::Rpc(format!("{v} is not in bps")));
     Ok(CollateralParams {
         ltv: bps(r.ltv)?,
@@ -353,21 +404,27 @@ pub async fn read_params(
     })
 }
 
-/// Turns a contract error into [`Error::Reverted`] with the oracle's custom error decoded, or
-/// [`Error::Rpc`] when nothing reverted.
+/// Turns a contract error into [`Error::Reverted`] with the custom error decoded (the oracle's,
+/// the steward's, or Aave's numeric `Error(string)` code), or [`Error::Rpc`] when nothing reverted.
 pub fn revert_error(e: alloy::contract::Error) -> Error {
+    // `Variant(Variant { args })` → `Variant { args }`.
+    fn unwrap_variant(text: String) -> String {
+        match (text.find('('), text.ends_with(')')) {
+            (Some(open), true) => text[open + 1..text.len() - 1].to_string(),
+            _ => text,
+        }
+    }
     match e.as_revert_data() {
         Some(data) => Error::Reverted {
-            error: match RiskOracle::RiskOracleErrors::abi_decode(&data) {
-                // `Variant(Variant { args })` → `Variant { args }`.
-                Ok(decoded) => {
-                    let text = format!("{decoded:?}");
-                    match (text.find('('), text.ends_with(')')) {
-                        (Some(open), true) => text[open + 1..text.len() - 1].to_string(),
-                        _ => text,
-                    }
-                }
-                Err(_) => format!("0x{}", hex::encode(&data)),
+            error: if let Ok(d) = RiskOracle::RiskOracleErrors::abi_decode(&data) {
+                unwrap_variant(format!("{d:?}"))
+            } else if let Ok(d) = AaveRiskSteward::AaveRiskStewardErrors::abi_decode(&data) {
+                unwrap_variant(format!("{d:?}"))
+            } else if let Ok(r) = alloy::sol_types::Revert::abi_decode(&data) {
+                // Aave v3 reverts with numeric codes (contracts/protocol/libraries/helpers/Errors.sol).
+                format!("Error({:?})", r.reason)
+            } else {
+                format!("0x{}", hex::encode(&data))
             },
         },
         None => Error::Rpc(e.to_string()),

@@ -7,10 +7,12 @@
 //! 4. export the model with its standardisation as ONNX and check tract against the native model;
 //! 5. set the circuit up with ezkl (cached by the graph's hash; the SRS is made locally and is NOT
 //!    a trusted setup), prove the batch and verify it off-chain;
-//! 6. start anvil with its clock at the end of the data day, deploy verifier, configurator and
-//!    oracle;
+//! 6. start anvil with its clock at the end of the data day, deploy the verifier, a real Aave v3
+//!    market (Aave's compiled contracts, [`crate::aave::deploy`]), the risk steward holding Aave's
+//!    RISK_ADMIN role, and the oracle;
 //! 7. map the proven scores to collateral parameters ([`zkrisk_models::policy`]) and submit through
-//!    [`OracleClient`], the keeper's path; read the parameters back;
+//!    [`OracleClient`], the keeper's path; the steward applies them to the WETH reserve through
+//!    Aave's PoolConfigurator; read them back from Aave;
 //! 8. show that a tampered proof and a tampered score are rejected, and stop anvil.
 
 use std::{
@@ -18,7 +20,7 @@ use std::{
     time::Instant,
 };
 
-use alloy::primitives::{Address, U256, address, keccak256};
+use alloy::primitives::{U256, keccak256};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::info;
@@ -36,8 +38,8 @@ use crate::{
     solc,
 };
 
-/// The asset whose parameters the demo moves: WETH (ETH-B's collateral is ETH).
-pub const DEMO_ASSET: Address = address!("C02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
+/// The Aave reserve whose parameters the demo moves: WETH (ETH-B's collateral is ETH).
+pub const DEMO_RESERVE: &str = "WETH";
 
 /// Parameters before the first update: the rule's output for a market with no risk.
 pub const INITIAL_PARAMS: CollateralParams =
@@ -156,12 +158,20 @@ pub struct ProofSection {
 pub struct OnchainSection {
     /// The update was mined and the oracle holds the proof's hash for the epoch.
     pub verified: bool,
-    /// Gas of `submit`, proof verification included.
+    /// Gas of `submit`: proof verification, the steward and Aave's PoolConfigurator included.
     pub gas_used: u64,
     /// Transaction hash.
     pub tx_hash: String,
     /// Oracle address.
     pub oracle: String,
+    /// The risk steward (Aave RISK_ADMIN) the oracle calls.
+    pub steward: String,
+    /// The Aave v3 Pool whose reserve moved.
+    pub aave_pool: String,
+    /// Symbol of the Aave reserve the update moved.
+    pub reserve: String,
+    /// Its underlying token.
+    pub reserve_asset: String,
     /// Verifier runtime size (mainnet limit 24,576).
     pub verifier_runtime_bytes: usize,
 }
@@ -169,6 +179,8 @@ pub struct OnchainSection {
 /// Parameters around the update.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParamSection {
+    /// Where `before` and `after` were read: the Aave reserve, through Aave's data provider.
+    pub read_from: String,
     /// Read from the chain before.
     pub before: CollateralParams,
     /// Read from the chain after.
@@ -406,7 +418,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let proof_err =
         native.iter().zip(&scores).map(|(p, s)| (p - *s as f64 / one).abs()).fold(0.0, f64::max);
 
-    step(6, "starting anvil and deploying verifier, configurator and RiskOracle");
+    step(6, "starting anvil and deploying the verifier, Aave v3, the risk steward and RiskOracle");
     let epoch = (last_day + 1) as u64;
     let data_ts = epoch * DAY as u64;
     let anvil =
@@ -421,25 +433,30 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             output_scale_bits: bits,
             batch_size: cfg.batch as u16,
             max_data_age: cfg.max_data_age,
-            asset: DEMO_ASSET,
+            reserve: DEMO_RESERVE.into(),
             initial: INITIAL_PARAMS,
         };
         let deployment = chain::deploy_stack(
             &provider,
             &cfg.root.join("contracts/out"),
+            &cfg.root.join("contracts/node_modules/@aave/core-v3/artifacts"),
             verifier.creation.clone(),
             &stack,
         )
         .await?;
-        let before = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;
+        let asset = deployment.asset;
+        let data_provider = deployment.aave.data_provider;
+        info!(pool = %deployment.aave.pool, reserve = DEMO_RESERVE, %asset, steward = %deployment.steward,
+            "Aave v3 market deployed");
+        let before = chain::read_params(&provider, data_provider, asset).await?;
 
         step(7, "submitting the proof-checked update through the keeper's path");
-        let update = chain::update_for(DEMO_ASSET, epoch, data_ts, &scores, bits)?;
+        let update = chain::update_for(asset, epoch, data_ts, &scores, bits)?;
         let rule = policy::apply(&scores, bits)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
-        let after = chain::read_params(&provider, deployment.configurator, DEMO_ASSET).await?;
-        let state = client.market_state(DEMO_ASSET).await?;
+        let after = chain::read_params(&provider, data_provider, asset).await?;
+        let state = client.market_state(asset).await?;
         let verified = state.epoch == epoch && state.proofHash == keccak256(&proof.proof);
         info!(tx = %sent.tx_hash, gas = sent.gas_used, ltv_before = before.ltv, ltv_after = after.ltv,
             "update applied");
@@ -448,11 +465,11 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let mut flipped = proof.proof.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x01;
-        let next = chain::update_for(DEMO_ASSET, epoch + 1, data_ts + 60, &scores, bits)?;
+        let next = chain::update_for(asset, epoch + 1, data_ts + 60, &scores, bits)?;
         let proof_flip = describe(client.check(&next, &flipped).await);
         let mut bumped = scores.clone();
         bumped[0] += 1;
-        let bumped_update = chain::update_for(DEMO_ASSET, epoch + 1, data_ts + 60, &bumped, bits)?;
+        let bumped_update = chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits)?;
         let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
         let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
         Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, verified, rejected, proof_flip, score_bump))
@@ -513,9 +530,22 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             gas_used: sent.gas_used,
             tx_hash: sent.tx_hash,
             oracle: deployment.oracle.to_string(),
+            steward: deployment.steward.to_string(),
+            aave_pool: deployment.aave.pool.to_string(),
+            reserve: DEMO_RESERVE.into(),
+            reserve_asset: deployment.asset.to_string(),
             verifier_runtime_bytes: runtime,
         },
-        param: ParamSection { before, after, from_proof: rule.params, risk_bps: rule.risk_bps },
+        param: ParamSection {
+            read_from: format!(
+                "Aave v3 reserve {DEMO_RESERVE} ({}), AaveProtocolDataProvider {}",
+                deployment.asset, deployment.aave.data_provider
+            ),
+            before,
+            after,
+            from_proof: rule.params,
+            risk_bps: rule.risk_bps,
+        },
         tampered: TamperedSection { rejected, proof_flip, score_bump },
     })
 }

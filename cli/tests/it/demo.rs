@@ -39,8 +39,18 @@ fn demo_twice_applies_the_proven_parameters_and_rejects_tampering() {
         assert_eq!(r["tampered"]["rejected"], true, "{r}");
         assert!(r["tampered"]["proof_flip"].as_str().unwrap().contains("InvalidProof"));
         assert!(r["tampered"]["score_bump"].as_str().unwrap().contains("InvalidProof"));
-        // The chain holds exactly what the proof carried.
+        // The chain holds exactly what the proof carried, read back from the real Aave reserve.
         assert_eq!(r["param"]["after"], r["param"]["from_proof"], "{r}");
+        assert_eq!(
+            r["param"]["before"],
+            serde_json::json!({"ltv": 8000, "liquidation_threshold": 8500, "liquidation_bonus": 10500}),
+            "{r}"
+        );
+        assert_eq!(r["onchain"]["reserve"], "WETH", "{r}");
+        assert!(r["param"]["read_from"].as_str().unwrap().contains("Aave v3 reserve WETH"), "{r}");
+        for key in ["steward", "aave_pool", "reserve_asset", "oracle"] {
+            assert!(r["onchain"][key].as_str().unwrap().starts_with("0x"), "onchain.{key}: {r}");
+        }
         assert!(r["onchain"]["gas_used"].as_u64().unwrap() > 200_000, "{r}");
         assert!(r["onchain"]["tx_hash"].as_str().unwrap().starts_with("0x"));
         assert!(r["proof"]["prove_seconds"].as_f64().unwrap() > 0.0);

@@ -1,15 +1,15 @@
-use alloy::primitives::{Address, address, keccak256};
+use alloy::primitives::{Address, U256, keccak256};
 use serde_json::Value;
 use zkrisk_models::policy;
 use zkrisk_oracle::{
     Error,
-    chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient, RiskOracle},
+    aave::bindings::{IACLManager, IPoolConfigurator},
+    chain::{self, ANVIL_DEV_KEY, AaveRiskSteward, Anvil, OracleClient, RiskOracle},
     solc,
 };
 
 use crate::root;
 
-const ASSET: Address = address!("C02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
 /// anvil's second development account (public, local chains only).
 const OTHER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const T0: u64 = 1_700_000_000;
@@ -37,8 +37,14 @@ fn fixture() -> Fixture {
     }
 }
 
-fn update(f: &Fixture, epoch: u64, data_ts: u64, scores: &[u64]) -> RiskOracle::Update {
-    chain::update_for(ASSET, epoch, data_ts, scores, f.bits).unwrap()
+fn update(
+    f: &Fixture,
+    asset: Address,
+    epoch: u64,
+    data_ts: u64,
+    scores: &[u64],
+) -> RiskOracle::Update {
+    chain::update_for(asset, epoch, data_ts, scores, f.bits).unwrap()
 }
 
 fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
@@ -49,7 +55,8 @@ fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
 }
 
 /// The Rust bindings, the Rust copy of the rule and the real contracts agree: a real proof is
-/// accepted once, and each rejection decodes to the oracle's custom error.
+/// accepted once and lands in a real Aave v3 reserve through the steward, and each rejection decodes
+/// to the oracle's (or the steward's, or Aave's) error.
 #[tokio::test]
 async fn oracle_client_against_the_real_contracts() {
     let root = root();
@@ -74,47 +81,81 @@ async fn oracle_client_against_the_real_contracts() {
         output_scale_bits: f.bits,
         batch_size: f.batch,
         max_data_age: 86_400,
-        asset: ASSET,
+        reserve: "WETH".into(),
         initial,
     };
-    let d = chain::deploy_stack(&provider, &root.join("contracts/out"), verifier.creation, &stack)
-        .await
-        .unwrap();
-    assert_eq!(chain::read_params(&provider, d.configurator, ASSET).await.unwrap(), initial);
+    let d = chain::deploy_stack(
+        &provider,
+        &root.join("contracts/out"),
+        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
+        verifier.creation,
+        &stack,
+    )
+    .await
+    .unwrap();
+    let asset = d.asset;
+    assert_eq!(Some(asset), d.aave.reserve("WETH").map(|r| r.asset));
+    let dp = d.aave.data_provider;
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), initial);
+    // The steward answers to the oracle alone and holds Aave's RISK_ADMIN; the oracle holds no role.
+    let steward = AaveRiskSteward::new(d.steward, provider.clone());
+    assert_eq!(steward.oracle().call().await.unwrap(), d.oracle);
+    assert_eq!(steward.poolConfigurator().call().await.unwrap(), d.aave.pool_configurator);
+    let acl = IACLManager::new(d.aave.acl_manager, provider.clone());
+    assert!(acl.isRiskAdmin(d.steward).call().await.unwrap());
+    assert!(!acl.isRiskAdmin(d.oracle).call().await.unwrap());
+    let direct = steward.configureReserveAsCollateral(
+        asset,
+        U256::from(7_000),
+        U256::from(7_500),
+        U256::from(10_500),
+    );
+    reverted_with(direct.call().await.map(|_| ()).map_err(chain::revert_error), "NotRiskOracle");
+    reverted_with(
+        steward.setOracle(keeper).call().await.map(|_| ()).map_err(chain::revert_error),
+        "OracleAlreadySet",
+    );
+    // Nobody but a risk or pool admin reaches Aave's configurator (CALLER_NOT_RISK_OR_POOL_ADMIN, 4).
+    let (other, _) = chain::signer_provider(anvil.url(), OTHER_KEY).unwrap();
+    let pc = IPoolConfigurator::new(d.aave.pool_configurator, other.clone());
+    let call =
+        pc.configureReserveAsCollateral(asset, U256::from(1), U256::from(2), U256::from(10_001));
+    reverted_with(call.call().await.map(|_| ()).map_err(chain::revert_error), "Error(\"4\")");
     let client = OracleClient::new(provider.clone(), d.oracle);
 
     // Wrong parameters: the Rust rule and the Solidity rule must agree for the right ones.
-    let mut wrong = update(&f, 1, T0, &f.scores);
+    let mut wrong = update(&f, asset, 1, T0, &f.scores);
     wrong.ltv -= 1;
     reverted_with(client.check(&wrong, &f.proof).await, "ParamsMismatch");
     // Data from the future, data too old.
     reverted_with(
-        client.check(&update(&f, 1, T0 + 10_000, &f.scores), &f.proof).await,
+        client.check(&update(&f, asset, 1, T0 + 10_000, &f.scores), &f.proof).await,
         "FutureData",
     );
     reverted_with(
-        client.check(&update(&f, 1, T0 - 200_000, &f.scores), &f.proof).await,
+        client.check(&update(&f, asset, 1, T0 - 200_000, &f.scores), &f.proof).await,
         "StaleData",
     );
     // A proof of other scores.
     let mut bumped = f.scores.clone();
     bumped[3] += 1;
-    reverted_with(client.check(&update(&f, 1, T0, &bumped), &f.proof).await, "InvalidProof");
+    reverted_with(client.check(&update(&f, asset, 1, T0, &bumped), &f.proof).await, "InvalidProof");
     // Not the keeper.
-    let (other, _) = chain::signer_provider(anvil.url(), OTHER_KEY).unwrap();
     let stranger = OracleClient::new(other, d.oracle);
-    reverted_with(stranger.check(&update(&f, 1, T0, &f.scores), &f.proof).await, "NotKeeper");
+    reverted_with(
+        stranger.check(&update(&f, asset, 1, T0, &f.scores), &f.proof).await,
+        "NotKeeper",
+    );
 
     // The valid update lands once.
-    let good = update(&f, 1, T0, &f.scores);
+    let good = update(&f, asset, 1, T0, &f.scores);
     let sent = client.submit(&good, &f.proof).await.unwrap();
+    eprintln!("submit gas (proof, steward and Aave's PoolConfigurator): {}", sent.gas_used);
     assert!(sent.gas_used > 300_000, "gas {}", sent.gas_used);
     let expected = policy::apply(&f.scores, f.bits).unwrap();
-    assert_eq!(
-        chain::read_params(&provider, d.configurator, ASSET).await.unwrap(),
-        expected.params
-    );
-    let state = client.market_state(ASSET).await.unwrap();
+    // Aave itself now holds the proven parameters.
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), expected.params);
+    let state = client.market_state(asset).await.unwrap();
     assert_eq!(state.epoch, 1);
     assert_eq!(state.riskBps, expected.risk_bps);
     assert_eq!(state.proofHash, keccak256(&f.proof));
