@@ -10,8 +10,9 @@ import {Events} from "./libraries/Events.sol";
 /// @title ReserveConfigurator
 /// @notice A minimal stand-in for Aave v3's PoolConfigurator: it stores each reserve's LTV,
 ///         liquidation threshold and bonus, validates changes the way Aave v3 does and emits Aave's
-///         `CollateralConfigurationChanged`. Local deployments and tests use it until the oracle drives
-///         the real Aave v3 configurator through a risk steward.
+///         `CollateralConfigurationChanged`. The forge unit tests of `RiskOracle` and `RiskRule` use it
+///         as a fast target that validates like Aave; local deployments (the demo, `deploy_stack`) drive
+///         Aave v3 itself through `AaveRiskSteward`.
 /// @dev Roles. The owner (two-step transfer) can: initialise a reserve once with its starting
 ///      parameters, and choose the risk admin. The risk admin (the `RiskOracle`) can: change an
 ///      initialised reserve's parameters within Aave's validation. Nobody can: configure an

@@ -447,7 +447,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let asset = deployment.asset;
         let data_provider = deployment.aave.data_provider;
         info!(pool = %deployment.aave.pool, reserve = DEMO_RESERVE, %asset, steward = %deployment.steward,
-            "Aave v3 market deployed");
+            "oracle stack deployed on Aave");
         let before = chain::read_params(&provider, data_provider, asset).await?;
 
         step(7, "submitting the proof-checked update through the keeper's path");
