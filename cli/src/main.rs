@@ -55,6 +55,32 @@ enum AaveCommand {
         #[arg(long)]
         private_key_env: Option<String>,
     },
+    /// Drives a deployed market like a real one: seeded accounts supply, borrow, repay and
+    /// withdraw while the price feeds follow real daily candles (data/prices), and a liquidator
+    /// liquidates every account below a health factor of 1. Needs anvil (impersonation, mining).
+    Simulate {
+        /// JSON-RPC endpoint of the anvil node.
+        #[arg(long)]
+        rpc: String,
+        /// The market's JSON, as `zkrisk aave deploy` wrote it.
+        #[arg(long)]
+        market: PathBuf,
+        /// Seed of every random draw (same seed and data, same transactions) [default: 1].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Number of user accounts [default: 300].
+        #[arg(long)]
+        accounts: Option<usize>,
+        /// First simulated day, YYYY-MM-DD [default: 2022-05-01].
+        #[arg(long)]
+        from: Option<String>,
+        /// Number of simulated days [default: 61].
+        #[arg(long)]
+        days: Option<u32>,
+        /// Print the report as one JSON object on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_tracing(json: bool) {
@@ -153,6 +179,73 @@ async fn aave_deploy(
     Ok(())
 }
 
+struct SimulateArgs {
+    rpc: String,
+    market: PathBuf,
+    seed: Option<u64>,
+    accounts: Option<usize>,
+    from: Option<String>,
+    days: Option<u32>,
+    json: bool,
+}
+
+async fn aave_simulate(root: PathBuf, a: SimulateArgs) -> eyre::Result<()> {
+    use zkrisk_oracle::aave::sim::{PricePaths, SimConfig, simulate_url};
+    let d = SimConfig::default();
+    let config = SimConfig {
+        seed: a.seed.unwrap_or(d.seed),
+        accounts: a.accounts.unwrap_or(d.accounts),
+        start: a.from.unwrap_or(d.start),
+        days: a.days.unwrap_or(d.days),
+        ..d
+    };
+    let market = AaveMarket::read_json(&a.market)?;
+    let prices = PricePaths::load(&root.join("data"))?;
+    let report =
+        simulate_url(&a.rpc, &market, &prices, &root.join("contracts/out"), &config, |p| {
+            tracing::info!(
+                day = p.day,
+                date = %p.date,
+                eth_usd = format!("{:.2}", p.eth_usd),
+                liquidations = p.liquidations,
+                txs = p.txs,
+                block = p.block,
+                "simulated day"
+            );
+        })
+        .await?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let r = &report;
+    println!("\nzkrisk aave simulate — seed {}, {} → {} ({} days)", r.seed, r.start, r.end, r.days);
+    println!(
+        "  accounts     {} (liquidator {}, treasury {})",
+        r.accounts, r.liquidator, r.treasury
+    );
+    println!(
+        "  txs          {} ({} reverted) in {:.1} s, {:.0} tx/s, blocks {} → {}",
+        r.txs, r.failed_txs, r.seconds, r.tx_per_second, r.first_block, r.last_block
+    );
+    println!(
+        "  events       {} supplies, {} borrows, {} repays, {} withdrawals",
+        r.supplies, r.borrows, r.repays, r.withdrawals
+    );
+    println!(
+        "  liquidations {} of {} accounts: {:.0} USD debt repaid, {:.0} USD collateral seized",
+        r.liquidations, r.liquidated_accounts, r.liquidated_debt_usd, r.liquidated_collateral_usd
+    );
+    println!("  bad debt     {} accounts, {:.0} USD", r.bad_debt_accounts, r.bad_debt_usd);
+    if r.time_shift > 0 {
+        println!(
+            "  chain time   {} s after the historical time (the node's clock was past it)",
+            r.time_shift
+        );
+    }
+    Ok(())
+}
+
 fn print_market(m: &AaveMarket, out: &std::path::Path) {
     println!("wrote {}", out.display());
     println!("chain {}  from block {}  admin {}", m.chain_id, m.deployed_block, m.admin);
@@ -188,6 +281,12 @@ async fn main() {
         Command::Demo { json } => demo(cli.root, json).await,
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await
+        }
+        Command::Aave {
+            command: AaveCommand::Simulate { rpc, market, seed, accounts, from, days, json },
+        } => {
+            let args = SimulateArgs { rpc, market, seed, accounts, from, days, json };
+            aave_simulate(cli.root, args).await
         }
     };
     if let Err(err) = result {

@@ -429,7 +429,7 @@ fn population(cfg: &SimConfig, idx: Idx) -> Vec<Account> {
             let addr = account_address(cfg.seed, i as u64);
             let join_day =
                 if rng.chance(0.5) { 0 } else { (rng.f64() * f64::from(cfg.days)) as u32 };
-            if rng.chance(0.25) {
+            if rng.chance(0.2) {
                 let asset =
                     [idx.usdc, idx.usdt, idx.dai, idx.weth][rng.pick(&[0.40, 0.25, 0.20, 0.15])];
                 return Account {
@@ -438,7 +438,7 @@ fn population(cfg: &SimConfig, idx: Idx) -> Vec<Account> {
                     join_day,
                     joined: false,
                     closed: false,
-                    size: rng.lognormal(20_000.0, 1.7).clamp(100.0, 50_000_000.0),
+                    size: rng.lognormal(10_000.0, 1.5).clamp(100.0, 50_000_000.0),
                     supplies: vec![(asset, 1.0)],
                     debt: None,
                     target_hf: f64::INFINITY,
@@ -663,11 +663,15 @@ fn hf(v: U256) -> f64 {
 struct Position {
     collateral_usd: f64,
     debt_usd: f64,
+    /// What Aave still lets the account borrow (LTV bound), USD.
+    available_usd: f64,
     /// Weighted liquidation threshold (fraction).
     lt: f64,
     hf: f64,
     /// Per reserve: supplied and borrowed (variable) balances, tokens.
     supplied: Vec<f64>,
+    /// Supplied balances in token units (a withdrawal never asks for more).
+    supplied_raw: Vec<U256>,
     borrowed: Vec<f64>,
 }
 
@@ -823,9 +827,11 @@ impl Sim<'_> {
                 out.push(Position {
                     collateral_usd: base_usd(d.totalCollateralBase),
                     debt_usd: base_usd(d.totalDebtBase),
+                    available_usd: base_usd(d.availableBorrowsBase),
                     lt: to_tokens(d.currentLiquidationThreshold, 4),
                     hf: hf(d.healthFactor),
                     supplied: (0..n).map(|i| to_tokens(row[i], dec(i))).collect(),
+                    supplied_raw: row[..n].to_vec(),
                     borrowed: (0..n).map(|i| to_tokens(row[n + i], dec(i))).collect(),
                 });
             }
@@ -946,31 +952,32 @@ impl Sim<'_> {
         let mut liquidity = self.liquidity().await?;
         let n = self.market.reserves.len();
 
-        // Plan every action first, so that liquidity can be topped up before the borrows.
+        // Plan every action first, so that liquidity can be topped up before the borrows and
+        // withdrawals: `need` is what the round takes out of each reserve.
         let mut plans: Vec<(usize, Plan)> = Vec::new();
+        let mut need = vec![0.0; n];
         for k in joiners {
+            let a = &self.accounts[k];
+            if let Some(d) = a.debt {
+                need[d] += self.join_debt_usd(a) / self.prices[d];
+            }
             plans.push((k, Plan::Join));
         }
         for (k, p) in actors.iter().zip(&positions) {
             let a = self.accounts[*k].clone();
-            let plan = self.plan(&a, p, activity);
-            if let Some(plan) = plan {
-                plans.push((*k, plan));
-            }
-        }
-        let mut need = vec![0.0; n];
-        for (k, plan) in &plans {
-            let a = &self.accounts[*k];
+            let Some(plan) = self.plan(&a, p, activity) else { continue };
             match plan {
-                Plan::Join => {
-                    if let Some(d) = a.debt {
-                        need[d] += self.join_debt_usd(a) / self.prices[d];
+                Plan::Borrow { reserve, tokens } | Plan::Withdraw { reserve, tokens, .. } => {
+                    need[reserve] += tokens;
+                }
+                Plan::Close { .. } => {
+                    for (i, _) in &a.supplies {
+                        need[*i] += p.supplied[*i];
                     }
                 }
-                Plan::Borrow { reserve, tokens } => need[*reserve] += tokens,
-                Plan::Withdraw { reserve, tokens } => need[*reserve] += tokens,
                 _ => {}
             }
+            plans.push((*k, plan));
         }
         let mut topped = false;
         for i in 0..n {
@@ -1013,11 +1020,17 @@ impl Sim<'_> {
         match a.role {
             Role::Lender => {
                 let (i, _) = a.supplies[0];
-                if rng.chance(0.6) {
-                    Some(Plan::Supply { reserve: i, usd: a.size * rng.range(0.1, 0.4) })
-                } else {
-                    let frac = rng.range(0.2, 1.0);
-                    Some(Plan::Withdraw { reserve: i, tokens: p.supplied[i] * frac })
+                match rng.pick(&[0.55, 0.40, 0.05]) {
+                    0 => Some(Plan::Supply { reserve: i, usd: a.size * rng.range(0.1, 0.4) }),
+                    1 => {
+                        let frac = rng.range(0.1, 0.6);
+                        Some(Plan::Withdraw {
+                            reserve: i,
+                            tokens: p.supplied[i] * frac,
+                            cap: p.supplied_raw[i],
+                        })
+                    }
+                    _ => Some(Plan::Close { debt_tokens: 0.0, held: held(p) }),
                 }
             }
             Role::Borrower => {
@@ -1055,14 +1068,15 @@ impl Sim<'_> {
                 }
                 let prices = &self.prices;
                 let r = &self.market.reserves;
-                match rng.pick(&[0.30, 0.25, 0.20, 0.15, 0.10]) {
+                match rng.pick(&[0.33, 0.22, 0.22, 0.20, 0.03]) {
                     0 => {
                         let max_hf = a.target_hf.max(p.lt / (ltv_of(a, r)).max(1e-9) * 1.005);
                         if p.debt_usd > 0.0 && p.hf < max_hf * 1.15 {
                             return None;
                         }
                         let target_debt = p.collateral_usd * p.lt / max_hf;
-                        let usd = target_debt - p.debt_usd;
+                        // Aave's LTV bound, with a margin for the interest accrued until the block.
+                        let usd = (target_debt - p.debt_usd).min(p.available_usd * 0.99);
                         (usd > 1.0)
                             .then(|| Plan::Borrow { reserve: debt, tokens: usd / prices[debt] })
                     }
@@ -1090,9 +1104,13 @@ impl Sim<'_> {
                             p.supplied[i] * prices[i] * 0.5
                         };
                         let usd = (spare * 0.9).min(p.supplied[i] * prices[i] * 0.9);
-                        (usd > 1.0).then(|| Plan::Withdraw { reserve: i, tokens: usd / prices[i] })
+                        (usd > 1.0).then(|| Plan::Withdraw {
+                            reserve: i,
+                            tokens: usd / prices[i],
+                            cap: p.supplied_raw[i],
+                        })
                     }
-                    _ => Some(Plan::Close { debt_tokens: p.borrowed[debt] }),
+                    _ => Some(Plan::Close { debt_tokens: p.borrowed[debt], held: held(p) }),
                 }
             }
         }
@@ -1121,8 +1139,9 @@ impl Sim<'_> {
                 let amount = self.tokens_for_usd(reserve, usd);
                 self.supply(a.addr, reserve, amount).await?;
             }
-            Plan::Withdraw { reserve, tokens } => {
-                let amount = to_units(tokens, self.reserve(reserve).decimals);
+            Plan::Withdraw { reserve, tokens, cap } => {
+                // f64 rounding must not ask for a unit more than the balance read.
+                let amount = to_units(tokens, self.reserve(reserve).decimals).min(cap);
                 self.withdraw(a.addr, reserve, amount).await?;
             }
             Plan::Borrow { reserve, tokens } => {
@@ -1134,20 +1153,28 @@ impl Sim<'_> {
                     self.repay(a.addr, reserve, tokens, all).await?;
                 }
             }
-            Plan::Close { debt_tokens } => {
+            Plan::Close { debt_tokens, held } => {
                 if let Some(d) = a.debt
                     && debt_tokens > 0.0
                 {
                     self.repay(a.addr, d, debt_tokens, true).await?;
                 }
+                // Aave rejects a withdrawal of nothing (a collateral a liquidation took).
                 for (i, _) in &a.supplies {
-                    self.withdraw(a.addr, *i, U256::MAX).await?;
+                    if held & (1 << i) != 0 {
+                        self.withdraw(a.addr, *i, U256::MAX).await?;
+                    }
                 }
                 self.accounts[k].closed = true;
             }
         }
         Ok(())
     }
+}
+
+/// The bit set of reserves in which the position has a supplied balance.
+fn held(p: &Position) -> u64 {
+    p.supplied_raw.iter().enumerate().filter(|(_, b)| !b.is_zero()).fold(0, |m, (i, _)| m | 1 << i)
 }
 
 fn ltv_of(a: &Account, r: &[ReserveInfo]) -> f64 {
@@ -1157,11 +1184,29 @@ fn ltv_of(a: &Account, r: &[ReserveInfo]) -> f64 {
 #[derive(Debug, Clone, Copy)]
 enum Plan {
     Join,
-    Supply { reserve: usize, usd: f64 },
-    Withdraw { reserve: usize, tokens: f64 },
-    Borrow { reserve: usize, tokens: f64 },
-    Repay { reserve: usize, tokens: f64, all: bool },
-    Close { debt_tokens: f64 },
+    Supply {
+        reserve: usize,
+        usd: f64,
+    },
+    Withdraw {
+        reserve: usize,
+        tokens: f64,
+        cap: U256,
+    },
+    Borrow {
+        reserve: usize,
+        tokens: f64,
+    },
+    Repay {
+        reserve: usize,
+        tokens: f64,
+        all: bool,
+    },
+    /// Repay everything, withdraw every reserve in the `held` bit set.
+    Close {
+        debt_tokens: f64,
+        held: u64,
+    },
 }
 
 fn find(market: &AaveMarket, symbol: &str) -> Result<usize> {
@@ -1251,6 +1296,23 @@ pub async fn simulate(
     result
 }
 
+/// [`simulate`] on the node at `url` (HTTP JSON-RPC), with a provider of its own.
+///
+/// # Errors
+/// As [`simulate`]; [`Error::Rpc`] for a URL that does not parse.
+pub async fn simulate_url(
+    url: &str,
+    market: &AaveMarket,
+    prices: &PricePaths,
+    foundry_out: &Path,
+    config: &SimConfig,
+    progress: impl FnMut(&DayProgress),
+) -> Result<SimReport> {
+    let url = url.parse().map_err(|e| Error::Rpc(format!("invalid RPC URL {url}: {e}")))?;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(url).erased();
+    simulate(&provider, market, prices, foundry_out, config, progress).await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run(
     mut node: Node<'_>,
@@ -1306,7 +1368,7 @@ async fn run(
     sim.approve_all(liquidator).await?;
     sim.approve_all(treasury).await?;
     for (i, usd) in
-        [(idx.usdc, 1e6), (idx.usdt, 1e6), (idx.dai, 1e6), (idx.weth, 300.0 * day0[idx.weth])]
+        [(idx.usdc, 2.5e5), (idx.usdt, 2.5e5), (idx.dai, 2.5e5), (idx.weth, 100.0 * day0[idx.weth])]
     {
         let amount = sim.tokens_for_usd(i, usd);
         sim.supply(treasury, i, amount).await?;
