@@ -129,19 +129,25 @@ pub(crate) fn positions(args: PositionsArgs) -> eyre::Result<()> {
                 eyre::eyre!("block {block} has no event in the dataset: pass --timestamp")
             })?,
     };
-    let state = positions::rebuild(&data.records, &data.checkpoint.reserves, block)?;
-    if !args.json {
-        println!("{:<44} {:>18} {:>18} {:>10}", "account", "collateral USD", "debt USD", "HF");
-    }
+    let state = positions::rebuild(&data.records, &data.checkpoint, block)?;
+    let mut rows = Vec::new();
     for user in state.accounts() {
-        let d = state.account_data(user, timestamp)?;
-        let usd = |v| positions::base_to_f64(v);
+        rows.push((user, state.account_data(user, timestamp)?));
+    }
+    // Riskiest first: the accounts a liquidator or a risk desk looks at.
+    rows.sort_by(|a, b| a.1.health_factor.cmp(&b.1.health_factor).then(a.0.cmp(b.0)));
+    if !args.json {
+        println!("block {block} (timestamp {timestamp}), {} accounts", rows.len());
+        println!("{:<44} {:>16} {:>16} {:>12}", "account", "collateral USD", "debt USD", "HF");
+    }
+    for (user, d) in rows {
         if args.json {
             println!(
                 "{}",
                 serde_json::json!({
                     "account": user,
                     "block": block,
+                    "timestamp": timestamp,
                     "total_collateral_base": d.total_collateral_base.to_string(),
                     "total_debt_base": d.total_debt_base.to_string(),
                     "available_borrows_base": d.available_borrows_base.to_string(),
@@ -152,9 +158,9 @@ pub(crate) fn positions(args: PositionsArgs) -> eyre::Result<()> {
             );
         } else {
             println!(
-                "{user:<44} {:>18.2} {:>18.2} {:>10.4}",
-                usd(d.total_collateral_base),
-                usd(d.total_debt_base),
+                "{user:<44} {:>16.2} {:>16.2} {:>12.4}",
+                positions::base_to_f64(d.total_collateral_base),
+                positions::base_to_f64(d.total_debt_base),
                 d.health_factor_f64()
             );
         }

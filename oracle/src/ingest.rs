@@ -623,6 +623,7 @@ async fn resolve_market(rpc: &mut Rpc, pool: Address, since: u64) -> Result<Mark
         address: hex_addr(&address),
         role: role.to_string(),
         since_block: since,
+        answers_for: None,
     };
     let mut contracts = vec![
         watch(pool, "pool"),
@@ -650,7 +651,10 @@ async fn resolve_market(rpc: &mut Rpc, pool: Address, since: u64) -> Result<Mark
                 && inner != Address::ZERO
                 && inner != source
             {
-                contracts.push(watch(inner, "aggregator"));
+                contracts.push(WatchedContract {
+                    answers_for: Some(hex_addr(&source)),
+                    ..watch(inner, "aggregator")
+                });
             }
         }
         let token = abi::IERC20MetadataView::new(asset, p.clone());
@@ -839,7 +843,7 @@ pub async fn ingest(
                     span = span.saturating_mul(2).min(config.max_range);
                 }
                 Err(FetchError::TooLarge(message)) if hi > pos => {
-                    span = ((hi - pos + 1) / 2).max(1);
+                    span = (hi - pos).div_ceil(2).max(1); // half the refused width
                     report.range_splits += 1;
                     tracing::debug!(
                         from = pos,

@@ -133,7 +133,7 @@ async fn ingested_events_rebuild_every_account_and_survive_faults() {
     let mut with_debt = 0;
     for &b in &blocks {
         let header = p.get_block_by_number(b.into()).await.unwrap().unwrap().header;
-        let state = positions::rebuild(&data.records, &data.checkpoint.reserves, b).unwrap();
+        let state = positions::rebuild(&data.records, &data.checkpoint, b).unwrap();
         for user in state.accounts() {
             let ours = state.account_data(user, header.timestamp).unwrap();
             let theirs = pool
@@ -188,7 +188,7 @@ async fn ingested_events_rebuild_every_account_and_survive_faults() {
     assert_eq!(snapshot(&direct), before);
     let (admin, _) = chain::signer_provider(_anvil.url(), ANVIL_DEV_KEY).unwrap();
     let feed = zkrisk_oracle::aave::bindings::PriceFeed::new(market.reserves[0].aggregator, admin);
-    feed.setAnswer(alloy::primitives::I256::try_from(1_234_00000000i64).unwrap())
+    feed.setAnswer(alloy::primitives::I256::try_from(123_400_000_000_i64).unwrap())
         .send()
         .await
         .unwrap()

@@ -127,7 +127,7 @@ async fn serve(
     while let Some(body) = read_request(&mut stream).await {
         let n = counters.requests.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(faults.latency).await;
-        if faults.fail_every.is_some_and(|k| n % k == 0) {
+        if faults.fail_every.is_some_and(|k| n.is_multiple_of(k)) {
             counters.failed.fetch_add(1, Ordering::SeqCst);
             if !respond(&mut stream, "503 Service Unavailable", b"upstream busy").await {
                 return;

@@ -32,7 +32,7 @@ use ruint::aliases::U256;
 
 use super::{
     events::{AaveEvent, Record},
-    store::ReserveMeta,
+    store::Checkpoint,
 };
 use crate::error::{Error, Result};
 
@@ -220,6 +220,8 @@ pub struct MarketState {
     a_tokens: HashMap<String, String>,
     sources: HashMap<String, String>,
     answers: HashMap<String, String>,
+    /// Aggregator → the proxy (the oracle's source) it answers for.
+    answers_for: HashMap<String, String>,
     e_mode: BTreeSet<String>,
     /// Last block applied.
     pub block: u64,
@@ -235,10 +237,15 @@ fn sub(a: U256, b: U256, what: &str, r: &Record) -> Result<U256> {
 }
 
 impl MarketState {
-    /// An empty market whose reserves have the given token metadata.
-    pub fn new(reserves: &[ReserveMeta]) -> Self {
+    /// An empty market with the token metadata and price-source wiring of a dataset.
+    pub fn new(checkpoint: &Checkpoint) -> Self {
         Self {
-            decimals: reserves.iter().map(|r| (r.asset.clone(), r.decimals)).collect(),
+            decimals: checkpoint.reserves.iter().map(|r| (r.asset.clone(), r.decimals)).collect(),
+            answers_for: checkpoint
+                .contracts
+                .iter()
+                .filter_map(|c| Some((c.address.clone(), c.answers_for.clone()?)))
+                .collect(),
             ..Self::default()
         }
     }
@@ -308,7 +315,8 @@ impl MarketState {
                 self.sources.insert(asset.clone(), source.clone());
             }
             AaveEvent::AnswerUpdated { current, .. } => {
-                self.answers.insert(r.meta.contract.clone(), current.clone());
+                let source = self.answers_for.get(&r.meta.contract).unwrap_or(&r.meta.contract);
+                self.answers.insert(source.clone(), current.clone());
             }
             AaveEvent::Supply { reserve, on_behalf_of, amount, .. } => {
                 let scaled = ray_div(*amount, self.reserve(reserve, r)?.liquidity_index)?;
@@ -491,9 +499,10 @@ impl MarketState {
     }
 }
 
-/// Replays `records` (in chain order) up to and including `block`.
-pub fn rebuild(records: &[Record], reserves: &[ReserveMeta], block: u64) -> Result<MarketState> {
-    let mut state = MarketState::new(reserves);
+/// Replays `records` (in chain order) of the dataset described by `checkpoint` up to and including
+/// `block`.
+pub fn rebuild(records: &[Record], checkpoint: &Checkpoint, block: u64) -> Result<MarketState> {
+    let mut state = MarketState::new(checkpoint);
     for r in records.iter().take_while(|r| r.meta.block_number <= block) {
         state.apply(r)?;
     }
@@ -507,6 +516,181 @@ mod tests {
 
     fn u(s: &str) -> U256 {
         s.parse().unwrap()
+    }
+
+    use crate::aave::store::{FORMAT_VERSION, ReserveMeta, WatchedContract};
+
+    const WETH: &str = "0x00000000000000000000000000000000000000e1";
+    const USDC: &str = "0x00000000000000000000000000000000000000c1";
+    const PROXY: &str = "0x00000000000000000000000000000000000000f1";
+    const AGGREGATOR: &str = "0x00000000000000000000000000000000000000a9";
+    const USDC_FEED: &str = "0x00000000000000000000000000000000000000f2";
+    const ALICE: &str = "0x00000000000000000000000000000000000000b0";
+
+    fn rec(block: u64, contract: &str, event: AaveEvent) -> Record {
+        Record {
+            meta: crate::aave::events::LogMeta {
+                block_number: block,
+                block_timestamp: 1_000 + block,
+                tx_hash: format!("0x{block:064x}"),
+                log_index: 0,
+                contract: contract.into(),
+            },
+            event,
+        }
+    }
+
+    fn checkpoint() -> Checkpoint {
+        Checkpoint {
+            version: FORMAT_VERSION,
+            chain_id: 1,
+            pool: "0x01".into(),
+            from_block: 0,
+            partition_blocks: 10,
+            next_block: 100,
+            last_block_hash: None,
+            contracts: vec![WatchedContract {
+                address: AGGREGATOR.into(),
+                role: "aggregator".into(),
+                since_block: 0,
+                answers_for: Some(PROXY.into()),
+            }],
+            reserves: vec![
+                ReserveMeta { asset: WETH.into(), symbol: "WETH".into(), decimals: 18 },
+                ReserveMeta { asset: USDC.into(), symbol: "USDC".into(), decimals: 6 },
+            ],
+        }
+    }
+
+    /// A one-account market worked by hand: 1 WETH at 2,000 USD (LT 80 %, LTV 75 %) against
+    /// 1,000 USDC of debt, indices at 1.
+    fn market() -> Vec<Record> {
+        let init = |asset: &str, a_token: &str| AaveEvent::ReserveInitialized {
+            asset: asset.into(),
+            a_token: a_token.into(),
+            stable_debt_token: "0x00".into(),
+            variable_debt_token: "0x00".into(),
+            interest_rate_strategy_address: "0x00".into(),
+        };
+        let config = |asset: &str, ltv: u64, lt: u64| AaveEvent::CollateralConfigurationChanged {
+            asset: asset.into(),
+            ltv: U256::from(ltv),
+            liquidation_threshold: U256::from(lt),
+            liquidation_bonus: U256::from(10_500u64),
+        };
+        let answer = |usd: u64| AaveEvent::AnswerUpdated {
+            current: (usd * 100_000_000).to_string(),
+            round_id: U256::from(1u8),
+            updated_at: U256::ZERO,
+        };
+        vec![
+            rec(1, "cfg", init(WETH, "0xa1")),
+            rec(1, "cfg", init(USDC, "0xa2")),
+            rec(2, "cfg", config(WETH, 7_500, 8_000)),
+            rec(
+                3,
+                "oracle",
+                AaveEvent::AssetSourceUpdated { asset: WETH.into(), source: PROXY.into() },
+            ),
+            rec(
+                3,
+                "oracle",
+                AaveEvent::AssetSourceUpdated { asset: USDC.into(), source: USDC_FEED.into() },
+            ),
+            rec(4, AGGREGATOR, answer(2_000)),
+            rec(4, USDC_FEED, answer(1)),
+            // An answer from a contract that is no source must not move any price.
+            rec(4, "0x00000000000000000000000000000000000000dd", answer(1)),
+            rec(
+                5,
+                "pool",
+                AaveEvent::Supply {
+                    reserve: WETH.into(),
+                    user: ALICE.into(),
+                    on_behalf_of: ALICE.into(),
+                    amount: WAD,
+                    referral_code: 0,
+                },
+            ),
+            rec(
+                5,
+                "pool",
+                AaveEvent::ReserveUsedAsCollateral {
+                    reserve: WETH.into(),
+                    user: ALICE.into(),
+                    enabled: true,
+                },
+            ),
+            rec(
+                6,
+                "pool",
+                AaveEvent::Borrow {
+                    reserve: USDC.into(),
+                    user: ALICE.into(),
+                    on_behalf_of: ALICE.into(),
+                    amount: U256::from(1_000_000_000u64),
+                    interest_rate_mode: 2,
+                    borrow_rate: U256::ZERO,
+                    referral_code: 0,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_hand_worked_account_matches_aave_formulas() {
+        let records = market();
+        let state = rebuild(&records, &checkpoint(), 6).unwrap();
+        let d = state.account_data(ALICE, 1_006).unwrap();
+        let usd = |x: u64| U256::from(x) * U256::from(100_000_000u64);
+        assert_eq!(d.total_collateral_base, usd(2_000));
+        assert_eq!(d.total_debt_base, usd(1_000));
+        assert_eq!(d.available_borrows_base, usd(500));
+        assert_eq!(d.current_liquidation_threshold, U256::from(8_000u64));
+        assert_eq!(d.ltv, U256::from(7_500u64));
+        assert_eq!(d.health_factor, u("1600000000000000000"));
+        // Before the borrow the account has no debt.
+        let before = rebuild(&records, &checkpoint(), 5).unwrap();
+        assert_eq!(before.account_data(ALICE, 1_005).unwrap().health_factor, U256::MAX);
+    }
+
+    #[test]
+    fn a_full_repay_clears_the_debt_and_an_overdrawn_balance_is_an_error() {
+        let mut records = market();
+        records.push(rec(
+            7,
+            "pool",
+            AaveEvent::Repay {
+                reserve: USDC.into(),
+                user: ALICE.into(),
+                repayer: ALICE.into(),
+                amount: U256::from(1_000_000_000u64),
+                use_a_tokens: false,
+            },
+        ));
+        let state = rebuild(&records, &checkpoint(), 7).unwrap();
+        assert_eq!(state.account_data(ALICE, 1_007).unwrap().health_factor, U256::MAX);
+        records.push(rec(
+            8,
+            "pool",
+            AaveEvent::Withdraw {
+                reserve: WETH.into(),
+                user: ALICE.into(),
+                to: ALICE.into(),
+                amount: WAD + U256::from(1u8) * WAD,
+            },
+        ));
+        let err = rebuild(&records, &checkpoint(), 8).unwrap_err().to_string();
+        assert!(err.contains("below zero at block 8"), "{err}");
+    }
+
+    #[test]
+    fn a_price_source_without_answers_is_an_error_naming_it() {
+        let mut cp = checkpoint();
+        cp.contracts.clear(); // the aggregator no longer answers for the proxy
+        let state = rebuild(&market(), &cp, 6).unwrap();
+        let err = state.account_data(ALICE, 1_006).unwrap_err().to_string();
+        assert!(err.contains(PROXY) && err.contains(WETH), "{err}");
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub struct WatchedContract {
     pub role: String,
     /// First block whose logs from this contract are in the dataset.
     pub since_block: u64,
+    /// For an `aggregator`: the price source (Chainlink proxy) it answers for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers_for: Option<String>,
 }
 
 /// Token facts for one reserve.
