@@ -1,6 +1,8 @@
 //! `zkrisk`: the command line of the zkrisk risk engine. Every behaviour lives in the libraries;
 //! this binary parses arguments, sets up logging and prints results.
 
+mod ingest;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Aave v3 logs from a JSON-RPC endpoint into partitioned Parquet; resumes where it stopped.
+    Ingest(ingest::IngestArgs),
+    /// Every account's collateral, debt and health factor at a block, rebuilt from ingested events.
+    Positions(ingest::PositionsArgs),
     /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
     Aave {
         #[command(subcommand)]
@@ -279,6 +285,8 @@ async fn main() {
     init_tracing(cli.log_json);
     let result = match cli.command {
         Command::Demo { json } => demo(cli.root, json).await,
+        Command::Ingest(args) => ingest::ingest(args).await,
+        Command::Positions(args) => ingest::positions(args),
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await
         }

@@ -71,6 +71,23 @@ pub enum Error {
     /// A JSON-RPC or transport failure talking to the node.
     #[error("rpc: {0}")]
     Rpc(String),
+    /// A JSON-RPC endpoint kept failing with transient errors (unreachable, timeouts, 5xx, rate
+    /// limits) through every retry. `endpoint` is redacted (no path, query or credentials).
+    #[error("rpc {endpoint}: {what} failed after {attempts} attempts; last error: {last}")]
+    RpcUnavailable {
+        /// Scheme, host and port of the endpoint.
+        endpoint: String,
+        /// The request.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error seen.
+        last: String,
+    },
+    /// A command's input is wrong (an address that is not a Pool, a range past the head, an
+    /// output directory that belongs to another run); the message names the input.
+    #[error("{0}")]
+    Input(String),
     /// A contract call reverted; `error` is the decoded custom error when known.
     #[error("contract reverted: {error}")]
     Reverted {
@@ -136,7 +153,13 @@ impl Error {
     /// Whether trying the same operation again may succeed (transport hiccups, a worker that died
     /// or timed out and can be restarted). Reverts, bad artifacts and bad input are final.
     pub const fn is_retryable(&self) -> bool {
-        matches!(self, Self::Rpc(_) | Self::Timeout { .. } | Self::WorkerDied { .. })
+        matches!(
+            self,
+            Self::Rpc(_)
+                | Self::RpcUnavailable { .. }
+                | Self::Timeout { .. }
+                | Self::WorkerDied { .. }
+        )
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {

@@ -8,6 +8,7 @@
 //! - [`chain`]: a local anvil node, contract deployment from the Foundry build, and
 //!   [`chain::OracleClient`], the one code path that submits proof-checked updates.
 //! - [`solc`]: compiles generated Solidity (the ezkl verifier) with the project's offline solc.
+//! - [`ingest`]: Aave v3 logs from a JSON-RPC endpoint into partitioned Parquet, resumable.
 //! - [`demo`]: the end-to-end walk through every layer that `zkrisk demo` runs.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@ pub mod aave;
 pub mod chain;
 pub mod demo;
 mod error;
+pub mod ingest;
 pub mod prover;
 pub mod solc;
 

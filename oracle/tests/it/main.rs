@@ -3,6 +3,8 @@
 
 mod aave;
 mod chain;
+mod ingest;
+mod proxy;
 mod sim;
 mod worker;
 
