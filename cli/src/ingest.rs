@@ -39,6 +39,9 @@ pub(crate) struct IngestArgs {
     /// First retry delay in milliseconds (doubles per attempt, with jitter).
     #[arg(long, default_value_t = 500)]
     backoff_ms: u64,
+    /// Partitions fetched at the same time (committed in order regardless).
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
     /// Print the run's report as one JSON object on the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -58,6 +61,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> eyre::Result<()> {
     config.partition_blocks = args.partition_blocks;
     config.max_range = args.max_range;
     config.attempts = args.attempts;
+    config.concurrency = args.concurrency;
     config.backoff = std::time::Duration::from_millis(args.backoff_ms);
     let mut progress = |_: &ingest::Progress| {};
     let report = tokio::select! {

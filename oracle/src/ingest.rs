@@ -24,8 +24,11 @@ use std::{
     collections::{BTreeMap, HashMap},
     future::Future,
     path::PathBuf,
+    sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant},
 };
+
+use futures_util::StreamExt;
 
 use alloy::{
     primitives::{Address, B256},
@@ -124,11 +127,13 @@ pub struct IngestConfig {
     pub backoff: Duration,
     /// Limit of one request.
     pub request_timeout: Duration,
+    /// Partitions fetched at the same time (they are still committed in order).
+    pub concurrency: usize,
 }
 
 impl IngestConfig {
     /// A configuration with default tuning: 12 confirmations, 10,000-block partitions, 2,000-block
-    /// requests, 6 attempts from 500 ms, 30 s per request.
+    /// requests, 6 attempts from 500 ms, 30 s per request, 4 partitions in flight.
     pub fn new(
         rpc_url: impl Into<String>,
         pool: Address,
@@ -148,6 +153,7 @@ impl IngestConfig {
             attempts: 6,
             backoff: Duration::from_millis(500),
             request_timeout: Duration::from_secs(30),
+            concurrency: 4,
         }
     }
 }
@@ -307,9 +313,13 @@ struct Rpc {
     attempts: u32,
     backoff: Duration,
     timeout: Duration,
-    seed: u64,
-    requests: u64,
-    retries: u64,
+    seed: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    splits: AtomicU64,
+    /// Block span of `eth_getLogs` the provider last accepted; shared by concurrent fetches.
+    span: AtomicU64,
+    max_span: u64,
 }
 
 impl Rpc {
@@ -319,10 +329,9 @@ impl Rpc {
         if url.is_empty() { message.to_string() } else { message.replace(url, &self.endpoint) }
     }
 
-    fn jitter(&mut self) -> f64 {
+    fn jitter(&self) -> f64 {
         // splitmix64: spreads retries of several clients apart; not security-relevant.
-        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.seed;
+        let mut z = self.seed.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
@@ -331,7 +340,7 @@ impl Rpc {
 
     /// Runs `call` with timeout and retries; `what` names the request in errors.
     async fn call<T, E, F, Fut>(
-        &mut self,
+        &self,
         what: &str,
         mut call: F,
     ) -> std::result::Result<T, FetchError>
@@ -343,7 +352,7 @@ impl Rpc {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.requests += 1;
+            self.requests.fetch_add(1, Ordering::Relaxed);
             let (fault, message) = match tokio::time::timeout(self.timeout, call()).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => (e.fault(), self.scrub(&e.to_string())),
@@ -366,7 +375,7 @@ impl Rpc {
                     }));
                 }
                 Fault::Transient => {
-                    self.retries += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     let base =
                         self.backoff.as_secs_f64() * f64::from(1u32 << (attempt - 1).min(16));
                     let delay = (base * self.jitter()).min(30.0);
@@ -383,7 +392,7 @@ impl Rpc {
     }
 
     /// Like [`Self::call`] for requests that cannot be split.
-    async fn must<T, E, F, Fut>(&mut self, what: &str, call: F) -> Result<T>
+    async fn must<T, E, F, Fut>(&self, what: &str, call: F) -> Result<T>
     where
         E: Classify,
         F: FnMut() -> Fut,
@@ -585,7 +594,7 @@ struct Market {
     reserves: Vec<ReserveMeta>,
 }
 
-async fn resolve_market(rpc: &mut Rpc, pool: Address, since: u64) -> Result<Market> {
+async fn resolve_market(rpc: &Rpc, pool: Address, since: u64) -> Result<Market> {
     let p = rpc.provider.clone();
     let code = rpc.must("eth_getCode(--pool)", || p.get_code_at(pool).into_future()).await?;
     if code.is_empty() {
@@ -670,15 +679,106 @@ async fn resolve_market(rpc: &mut Rpc, pool: Address, since: u64) -> Result<Mark
     Ok(Market { contracts, reserves })
 }
 
+/// One partition's decoded events and the hash of its last block.
+struct Partition {
+    start: u64,
+    end: u64,
+    records: Vec<Record>,
+    end_hash: String,
+}
+
+/// Fetches and decodes the logs of `start..=end`, splitting refused ranges.
+async fn fetch_partition(
+    rpc: &Rpc,
+    start: u64,
+    end: u64,
+    addresses: Vec<Address>,
+    topics: &[B256],
+) -> Result<Partition> {
+    let provider = &rpc.provider;
+    let mut logs: Vec<Log> = Vec::new();
+    let mut pos = start;
+    while pos <= end {
+        let span = rpc.span.load(Ordering::Relaxed).max(1);
+        let hi = pos.saturating_add(span - 1).min(end);
+        let filter = Filter::new()
+            .address(addresses.clone())
+            .event_signature(topics.to_vec())
+            .from_block(pos)
+            .to_block(hi);
+        let what = format!("eth_getLogs {pos}..={hi}");
+        match rpc.call(&what, || provider.get_logs(&filter).into_future()).await {
+            Ok(mut batch) => {
+                logs.append(&mut batch);
+                pos = hi + 1;
+                let grown = span.saturating_mul(2).min(rpc.max_span);
+                rpc.span.fetch_max(grown.min(span.saturating_mul(2)), Ordering::Relaxed);
+            }
+            Err(FetchError::TooLarge(message)) if hi > pos => {
+                // Half the refused width; other fetches in flight learn it too.
+                let half = (hi - pos).div_ceil(2).max(1);
+                rpc.span.fetch_min(half, Ordering::Relaxed);
+                rpc.splits.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(from = pos, to = hi, half, "range refused, splitting: {message}");
+            }
+            Err(FetchError::TooLarge(message)) => {
+                return Err(Error::Rpc(format!(
+                    "{} refuses eth_getLogs even for the single block {pos}: {message}",
+                    rpc.endpoint
+                )));
+            }
+            Err(FetchError::Final(e)) => return Err(e),
+        }
+    }
+    // Timestamps: from the logs when the node includes them, else from the block headers.
+    let mut times: HashMap<u64, u64> = HashMap::new();
+    for log in &logs {
+        if let (Some(n), Some(t)) = (log.block_number, log.block_timestamp) {
+            times.insert(n, t);
+        }
+    }
+    let mut records = Vec::with_capacity(logs.len());
+    for log in &logs {
+        let n = log.block_number.unwrap_or_default();
+        let t = match times.get(&n) {
+            Some(t) => *t,
+            None => {
+                let block = rpc
+                    .must("eth_getBlockByNumber", || {
+                        provider.get_block_by_number(n.into()).into_future()
+                    })
+                    .await?
+                    .ok_or_else(|| Error::Rpc(format!("block {n} not found")))?;
+                times.insert(n, block.header.timestamp);
+                block.header.timestamp
+            }
+        };
+        if let Some(record) = decode(log, t)? {
+            records.push(record);
+        }
+    }
+    let end_hash = rpc
+        .must("eth_getBlockByNumber", || provider.get_block_by_number(end.into()).into_future())
+        .await?
+        .map(|b| format!("{:#x}", b.header.hash))
+        .ok_or_else(|| Error::Rpc(format!("block {end} not found")))?;
+    Ok(Partition { start, end, records, end_hash })
+}
+
 /// Runs an ingestion (see the module docs); `progress` is called after every partition.
 pub async fn ingest(
     config: &IngestConfig,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<IngestReport> {
     let started = Instant::now();
-    if config.partition_blocks == 0 || config.max_range == 0 || config.attempts == 0 {
+    if config.partition_blocks == 0
+        || config.max_range == 0
+        || config.attempts == 0
+        || config.concurrency == 0
+    {
         return Err(Error::Input(
-            "--partition-blocks, --max-range and --attempts must be at least 1".into(),
+            "--partition-blocks, --max-range, --attempts and --concurrency must be at least 1"
+                .into(),
         ));
     }
     let endpoint = redact_url(&config.rpc_url);
@@ -690,16 +790,19 @@ pub async fn ingest(
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let mut rpc = Rpc {
+    let rpc = Rpc {
         provider: provider.clone(),
         url: config.rpc_url.clone(),
         endpoint: endpoint.clone(),
         attempts: config.attempts,
         backoff: config.backoff,
         timeout: config.request_timeout,
-        seed,
-        requests: 0,
-        retries: 0,
+        seed: AtomicU64::new(seed),
+        requests: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
+        splits: AtomicU64::new(0),
+        span: AtomicU64::new(config.max_range),
+        max_span: config.max_range,
     };
     let chain_id = rpc.must("eth_chainId", || provider.get_chain_id().into_future()).await?;
     let head = rpc.must("eth_blockNumber", || provider.get_block_number().into_future()).await?;
@@ -720,7 +823,7 @@ pub async fn ingest(
 
     // Read (and check) any checkpoint before touching the directory.
     let existing = store::read_checkpoint(&config.out)?;
-    let market = resolve_market(&mut rpc, config.pool, config.from_block).await?;
+    let market = resolve_market(&rpc, config.pool, config.from_block).await?;
     let pool = hex_addr(&config.pool);
     let mut checkpoint = match existing {
         Some(c) => {
@@ -813,7 +916,7 @@ pub async fn ingest(
         "ingesting Aave v3 logs"
     );
     let topics = signatures();
-    let mut span = config.max_range;
+    let mut ranges = Vec::new();
     let mut next = checkpoint.next_block;
     while next <= to {
         let end = ((next / config.partition_blocks) + 1)
@@ -826,75 +929,22 @@ pub async fn ingest(
             .filter(|c| c.since_block <= end)
             .filter_map(|c| c.address.parse().ok())
             .collect();
-        let mut logs: Vec<Log> = Vec::new();
-        let mut pos = next;
-        while pos <= end {
-            let hi = pos.saturating_add(span - 1).min(end);
-            let filter = Filter::new()
-                .address(addresses.clone())
-                .event_signature(topics.clone())
-                .from_block(pos)
-                .to_block(hi);
-            let what = format!("eth_getLogs {pos}..={hi}");
-            match rpc.call(&what, || provider.get_logs(&filter).into_future()).await {
-                Ok(mut batch) => {
-                    logs.append(&mut batch);
-                    pos = hi + 1;
-                    span = span.saturating_mul(2).min(config.max_range);
-                }
-                Err(FetchError::TooLarge(message)) if hi > pos => {
-                    span = (hi - pos).div_ceil(2).max(1); // half the refused width
-                    report.range_splits += 1;
-                    tracing::debug!(
-                        from = pos,
-                        to = hi,
-                        span,
-                        "range refused, splitting: {message}"
-                    );
-                }
-                Err(FetchError::TooLarge(message)) => {
-                    return Err(Error::Rpc(format!(
-                        "{endpoint} refuses eth_getLogs even for the single block {pos}: {message}"
-                    )));
-                }
-                Err(FetchError::Final(e)) => return Err(e),
-            }
-        }
-        // Timestamps: from the logs when the node includes them, else from the block headers.
-        let mut times: HashMap<u64, u64> = HashMap::new();
-        for log in &logs {
-            if let (Some(n), Some(t)) = (log.block_number, log.block_timestamp) {
-                times.insert(n, t);
-            }
-        }
-        let mut records = Vec::with_capacity(logs.len());
-        for log in &logs {
-            let n = log.block_number.unwrap_or_default();
-            let t = match times.get(&n) {
-                Some(t) => *t,
-                None => {
-                    let block = rpc
-                        .must("eth_getBlockByNumber", || {
-                            provider.get_block_by_number(n.into()).into_future()
-                        })
-                        .await?
-                        .ok_or_else(|| Error::Rpc(format!("block {n} not found")))?;
-                    times.insert(n, block.header.timestamp);
-                    block.header.timestamp
-                }
-            };
-            if let Some(record) = decode(log, t)? {
-                records.push(record);
-            }
-        }
-        let stats = store::write_partition(&config.out, next, end, &records)?;
-        let hash = rpc
-            .must("eth_getBlockByNumber", || provider.get_block_by_number(end.into()).into_future())
-            .await?
-            .map(|b| format!("{:#x}", b.header.hash))
-            .ok_or_else(|| Error::Rpc(format!("block {end} not found")))?;
+        ranges.push((next, end, addresses));
+        next = end + 1;
+    }
+    // Partitions are fetched `concurrency` at a time but committed strictly in block order, so
+    // the checkpoint never runs ahead of a gap.
+    let mut fetched = futures_util::stream::iter(
+        ranges
+            .into_iter()
+            .map(|(start, end, addresses)| fetch_partition(&rpc, start, end, addresses, &topics)),
+    )
+    .buffered(config.concurrency);
+    while let Some(partition) = fetched.next().await {
+        let Partition { start, end, records, end_hash } = partition?;
+        let stats = store::write_partition(&config.out, start, end, &records)?;
         checkpoint.next_block = end + 1;
-        checkpoint.last_block_hash = Some(hash);
+        checkpoint.last_block_hash = Some(end_hash);
         store::write_checkpoint(&config.out, &checkpoint)?;
         report.partitions += 1;
         report.logs += records.len() as u64;
@@ -909,16 +959,17 @@ pub async fn ingest(
             elapsed: started.elapsed().as_secs_f64(),
         };
         tracing::info!(
-            "ingest {:5.1}%  blocks {next}..={end}  {} logs  {:.0} logs/s",
+            "ingest {:5.1}%  blocks {start}..={end}  {} logs  {:.0} logs/s",
             p.fraction() * 100.0,
             report.logs,
             report.logs as f64 / p.elapsed.max(1e-9)
         );
         progress(&p);
-        next = end + 1;
     }
-    report.requests = rpc.requests;
-    report.retries = rpc.retries;
+    drop(fetched);
+    report.requests = rpc.requests.load(Ordering::Relaxed);
+    report.retries = rpc.retries.load(Ordering::Relaxed);
+    report.range_splits = rpc.splits.load(Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
     report.logs_per_second = report.logs as f64 / report.seconds.max(1e-9);
     Ok(report)
