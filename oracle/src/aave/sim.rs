@@ -839,19 +839,20 @@ impl Sim<'_> {
         Ok(out)
     }
 
-    /// Underlying tokens each aToken holds (the reserve's available liquidity).
+    /// Underlying tokens each aToken holds (the reserve's available liquidity): one call for
+    /// every asset in every aToken, of which the diagonal is wanted.
     async fn liquidity(&self) -> Result<Vec<f64>> {
-        let mut out = Vec::new();
-        for r in &self.market.reserves {
-            let b = self
-                .scanner()
-                .balances(vec![r.asset], vec![r.a_token])
-                .call()
-                .await
-                .map_err(|e| Error::Sim(format!("AccountScanner.balances: {e}")))?;
-            out.push(to_tokens(b.first().copied().unwrap_or_default(), r.decimals));
-        }
-        Ok(out)
+        let r = &self.market.reserves;
+        let n = r.len();
+        let b = self
+            .scanner()
+            .balances(r.iter().map(|r| r.asset).collect(), r.iter().map(|r| r.a_token).collect())
+            .call()
+            .await
+            .map_err(|e| Error::Sim(format!("AccountScanner.balances: {e}")))?;
+        Ok((0..n)
+            .map(|i| to_tokens(b.get(i * n + i).copied().unwrap_or_default(), r[i].decimals))
+            .collect())
     }
 
     async fn set_prices(&mut self, prices: Vec<f64>, ts: u64) -> Result<()> {

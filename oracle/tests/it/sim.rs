@@ -126,8 +126,17 @@ async fn simulation_liquidates_after_a_real_drawdown_and_is_reproducible() {
     };
     let liqs = p1.get_logs(&pool_logs(IPool::LiquidationCall::SIGNATURE_HASH)).await.unwrap();
     assert_eq!(liqs.len() as u64, r1.liquidations);
-    let borrows = p1.get_logs(&pool_logs(IPool::Borrow::SIGNATURE_HASH)).await.unwrap();
-    assert_eq!(borrows.len() as u64, r1.borrows);
+    for (sig, count) in [
+        (IPool::Supply::SIGNATURE_HASH, r1.supplies),
+        (IPool::Borrow::SIGNATURE_HASH, r1.borrows),
+        (IPool::Repay::SIGNATURE_HASH, r1.repays),
+        (IPool::Withdraw::SIGNATURE_HASH, r1.withdrawals),
+    ] {
+        assert_eq!(p1.get_logs(&pool_logs(sig)).await.unwrap().len() as u64, count);
+    }
+    // The node mines on its own again.
+    let automine: bool = p1.raw_request("anvil_getAutomine".into(), ()).await.unwrap();
+    assert!(automine);
 
     // Every liquidated account was below a health factor of 1 just before its liquidation block.
     for l in &liqs {
@@ -164,4 +173,46 @@ async fn simulation_liquidates_after_a_real_drawdown_and_is_reproducible() {
     let l3 = logs(&p3, r3.first_block, r3.last_block).await;
     assert_ne!(l1, l3);
     assert_ne!(r1.account_list, r3.account_list);
+}
+
+#[tokio::test]
+async fn prices_that_do_not_cover_the_window_are_named() {
+    let root = root();
+    let prices = PricePaths::load(&root.join("data")).unwrap();
+    // Nothing listens there: the check comes before any request.
+    let p = ProviderBuilder::new().connect_http("http://127.0.0.1:9".parse().unwrap()).erased();
+    let reserves: Vec<serde_json::Value> = ["WETH", "WBTC", "wstETH", "USDC", "USDT", "DAI"]
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "symbol": s, "asset": Address::ZERO, "aggregator": Address::ZERO,
+                "a_token": Address::ZERO, "variable_debt_token": Address::ZERO,
+                "stable_debt_token": Address::ZERO, "decimals": 18, "ltv": 8000,
+                "liquidation_threshold": 8250, "liquidation_bonus": 10500
+            })
+        })
+        .collect();
+    let market: AaveMarket = serde_json::from_value(serde_json::json!({
+        "chain_id": 31337, "deployed_block": 1, "addresses_provider": Address::ZERO,
+        "acl_manager": Address::ZERO, "pool": Address::ZERO, "pool_configurator": Address::ZERO,
+        "oracle": Address::ZERO, "data_provider": Address::ZERO, "admin": Address::ZERO,
+        "reserves": reserves
+    }))
+    .unwrap();
+    let out = root.join("contracts/out");
+    // wstETH candles start on 2021-10-22.
+    let cfg = SimConfig { start: "2021-10-01".into(), ..SimConfig::default() };
+    let err = simulate(&p, &market, &prices, &out, &cfg, |_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("wstETH") && err.contains("2021-10-01"), "{err}");
+    // DAI snapshots end on 2022-07-01, so the last DAI candle is 2022-06-30.
+    let cfg = SimConfig { start: "2022-06-25".into(), days: 7, ..SimConfig::default() };
+    let err = simulate(&p, &market, &prices, &out, &cfg, |_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("DAI") && err.contains("2022-07-01"), "{err}");
+    let mut missing = market.clone();
+    missing.reserves.retain(|r| r.symbol != "USDT");
+    let err = simulate(&p, &missing, &prices, &out, &SimConfig::default(), |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no USDT reserve"), "{err}");
 }
