@@ -234,6 +234,22 @@ async fn bad_input_is_refused_and_stored_data_is_left_intact() {
     let msg = e.to_string();
     assert!(msg.contains("http://127.0.0.1:9") && !msg.contains("SECRET"), "{msg}");
 
+    // A permanent provider error is not retried: one request, then the provider's message.
+    let no_logs = proxy::start(
+        anvil.url(),
+        proxy::Faults { unsupported: Some("eth_getLogs"), ..Default::default() },
+    )
+    .await;
+    let e = err(config(&no_logs.url, market.pool, head, &tmp.path().join("other"))).await;
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Rpc(_)) && msg.contains("eth_getLogs") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    // One refused request per partition in flight at most; none of them retried.
+    let refused = no_logs.counters.unsupported.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=4).contains(&refused), "{refused} eth_getLogs requests");
+
     // An address that is not a pool: a token, and an account without code.
     let token = market.reserves[0].asset;
     let e = err(config(anvil.url(), token, head, &out)).await.to_string();

@@ -25,6 +25,8 @@ pub(crate) struct Faults {
     pub fail_every: Option<u64>,
     /// Delay before forwarding each request.
     pub latency: Duration,
+    /// Answer every request for this method with JSON-RPC error -32601 (a permanent error).
+    pub unsupported: Option<&'static str>,
 }
 
 /// Counters of what the proxy did.
@@ -36,6 +38,8 @@ pub(crate) struct Counters {
     pub refused: AtomicU64,
     /// 503s sent.
     pub failed: AtomicU64,
+    /// Requests answered as unsupported.
+    pub unsupported: AtomicU64,
 }
 
 /// A running proxy; it stops when dropped.
@@ -135,6 +139,18 @@ async fn serve(
             continue;
         }
         let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if faults.unsupported.is_some_and(|m| request["method"] == m) {
+            counters.unsupported.fetch_add(1, Ordering::SeqCst);
+            let refusal = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": request["id"],
+                "error": {"code": -32601, "message": "the method does not exist/is not available"}
+            });
+            if !respond(&mut stream, "200 OK", refusal.to_string().as_bytes()).await {
+                return;
+            }
+            continue;
+        }
         if request["method"] == "eth_getLogs"
             && let Some(max) = faults.max_log_span
         {
