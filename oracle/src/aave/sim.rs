@@ -9,9 +9,10 @@
 //! The simulator needs an anvil node: it sends every transaction with `eth_sendTransaction` from
 //! impersonated accounts (`anvil_autoImpersonateAccount`, `anvil_setBalance` for gas), so no keys
 //! are needed. It turns automine off and mines each batch itself (`evm_setNextBlockTimestamp`,
-//! `evm_mine`), with every transaction's nonce, gas limit and gas price fixed by the simulator:
-//! the same seed and the same data give the same transactions in the same blocks at the same
-//! times, and therefore the same events. Automine is switched back on at the end. A small view
+//! `evm_mine`), with every transaction's nonce, gas limit and gas price fixed by the simulator.
+//! Transactions are sent one after the other and, all at one gas price, anvil mines them in the
+//! order they were sent. The same seed and the same data therefore give the same transactions in
+//! the same blocks at the same times, and the same events. Automine is switched back on at the end. A small view
 //! contract, `contracts/src/sim/AccountScanner.sol`, reads the account data of hundreds of accounts
 //! in one `eth_call`.
 //!
@@ -32,11 +33,11 @@
 //!   liquidation defend their position.
 //!
 //! # Population (the distributions and why)
-//! - **Kinds**: 25 % lenders (supply only: 85 % stablecoins, 15 % WETH), 75 % borrowers. Aave v3's
+//! - **Kinds**: 20 % lenders (supply only: 85 % stablecoins, 15 % WETH), 80 % borrowers. Aave v3's
 //!   supply side is dominated by passive stablecoin and ETH suppliers; most borrowers post
 //!   volatile collateral.
 //! - **Size** (USD, lognormal, heavy-tailed): borrowers' collateral median 15,000, σ = 1.6 (p90
-//!   ≈ 117k, p99 ≈ 620k, the largest of 300 about 1.5M); lenders median 20,000, σ = 1.7. On-chain
+//!   ≈ 117k, p99 ≈ 620k, the largest of 300 about 1.5M); lenders median 10,000, σ = 1.5. On-chain
 //!   position sizes are close to lognormal with a few whales holding a large share.
 //! - **Collateral**: WETH 40 %, wstETH 25 %, WBTC 25 %, USDC 5 %, DAI 5 %; a quarter of borrowers
 //!   add a second volatile collateral worth 30 % of the position.
@@ -54,14 +55,17 @@
 //!   never react, as many real positions are not watched.
 //! - **Arrival**: half the accounts open positions on the first day, the others on a uniformly
 //!   drawn later day.
-//! - **Actions** of an account that acts: lenders supply more (60 %) or withdraw 20–100 % (40 %);
-//!   borrowers borrow back up to their target if 15 % above it (30 %), repay 10–50 % (25 %),
-//!   supply 10–40 % more collateral (20 %), withdraw collateral down to their target (15 %), or
-//!   close the position (10 %: repay all, withdraw all; they do not come back).
+//! - **Actions** of an account that acts: lenders supply 10–40 % of their size more (55 %),
+//!   withdraw 10–60 % (40 %) or leave (5 %); borrowers borrow back up to their target when 15 %
+//!   above it, within Aave's LTV bound (33 %), repay 10–50 % (22 %), supply 10–40 % more collateral
+//!   (22 %), withdraw collateral down to 1.05 × their target (20 %), or close the position (3 %:
+//!   repay all, withdraw all; they do not come back). Positions therefore live for months, as
+//!   most Aave positions do, and deleverage in a crash (borrowing back needs headroom, repaying
+//!   does not).
 //! - **Liquidity**: a treasury account (like the large passive suppliers of a real market) seeds
-//!   1M USD of each stablecoin and 300 WETH, and tops a reserve up whenever the round's borrows
-//!   would take its available liquidity below 10 %, so borrows and withdrawals never fail for
-//!   lack of cash and utilisation stays high, as it does in real markets.
+//!   250k USD of each stablecoin and 100 WETH, and tops a reserve up whenever the round's borrows
+//!   and withdrawals would take more than 90 % of its available liquidity, so they never fail for
+//!   lack of cash while utilisation stays high, as it does in real markets.
 //!
 //! Randomness comes from an in-module xoshiro256** generator seeded through SplitMix64 (the
 //! reference algorithms of Blackman and Vigna); the addresses of the accounts are
