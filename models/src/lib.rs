@@ -18,11 +18,15 @@
 //! # Ok::<(), zkrisk_models::Error>(())
 //! ```
 
+pub mod calibration;
+pub mod credit;
 mod error;
 mod logistic;
 pub mod metrics;
+mod mlp;
 pub mod onnx;
 pub mod policy;
 
 pub use error::{Error, Result};
 pub use logistic::{LogisticModel, LogisticParams, Standardizer, ValidLogisticParams};
+pub use mlp::{FitReport, MlpModel, MlpParams, ValidMlpParams};

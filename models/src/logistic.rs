@@ -181,6 +181,15 @@ impl LogisticModel {
         Ok(self.logits(x)?.into_iter().map(sigmoid).collect())
     }
 
+    /// Folds a Platt calibration `σ(a · logit + b)` into the weights and intercept, so the model
+    /// (and its ONNX graph) outputs calibrated probabilities.
+    #[must_use]
+    pub fn calibrated(mut self, platt: &crate::calibration::Platt) -> Self {
+        self.weights.iter_mut().for_each(|w| *w *= platt.a);
+        self.intercept = platt.a * self.intercept + platt.b;
+        self
+    }
+
     /// SHA-256 of the model's canonical JSON (features, preprocessing and weights), hex.
     pub fn weights_hash(&self) -> String {
         let json = serde_json::to_vec(self).expect("a model always serialises");
@@ -222,7 +231,7 @@ pub(crate) fn sigmoid(t: f64) -> f64 {
     1.0 / (1.0 + (-t).exp())
 }
 
-fn check_matrix(x: &[f64], cols: usize, names: &[String]) -> Result<()> {
+pub(crate) fn check_matrix(x: &[f64], cols: usize, names: &[String]) -> Result<()> {
     if cols == 0 || !x.len().is_multiple_of(cols) {
         return Err(Error::Shape(format!(
             "{} values do not make rows of {cols} features",

@@ -13,7 +13,7 @@ use tract_onnx::{
     prelude::*,
 };
 
-use crate::{Error, LogisticModel, Result};
+use crate::{Error, LogisticModel, MlpModel, Result};
 
 /// Name of the graph input.
 pub const INPUT: &str = "features";
@@ -101,6 +101,52 @@ pub fn export(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
     Ok(proto.encode_to_vec())
 }
 
+/// Serialises an [`MlpModel`] as an ONNX graph over batches of exactly `batch` rows:
+/// `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(W₁, b₁) → Relu → Gemm(w₂, b₂) → Sigmoid →
+/// probability[batch, 1]`. A Platt calibration folded into the model is part of `w₂, b₂`.
+pub fn export_mlp(model: &MlpModel, batch: usize) -> Result<Vec<u8>> {
+    if batch == 0 {
+        return Err(Error::InvalidParam { name: "batch", reason: "must be > 0".into() });
+    }
+    let f = model.n_features() as i64;
+    let h = model.n_hidden() as i64;
+    let b = batch as i64;
+    let s = &model.standardizer;
+    let f32s = |v: &[f64]| v.iter().map(|x| *x as f32).collect::<Vec<_>>();
+    let graph = GraphProto {
+        name: "zkrisk_mlp".into(),
+        node: vec![
+            node("Sub", &[INPUT, "mean"], "centred"),
+            node("Mul", &["centred", "inv_scale"], "standardised"),
+            node("Gemm", &["standardised", "w1", "b1"], "pre_activation"),
+            node("Relu", &["pre_activation"], "hidden"),
+            node("Gemm", &["hidden", "w2", "b2"], "logit"),
+            node("Sigmoid", &["logit"], OUTPUT),
+        ],
+        initializer: vec![
+            tensor("mean", &[f], f32s(&s.mean)),
+            tensor("inv_scale", &[f], s.scale.iter().map(|v| (1.0 / v) as f32).collect()),
+            tensor("w1", &[f, h], f32s(&model.w1)),
+            tensor("b1", &[h], f32s(&model.b1)),
+            tensor("w2", &[h, 1], f32s(&model.w2)),
+            tensor("b2", &[1], vec![model.b2 as f32]),
+        ],
+        input: vec![value_info(INPUT, &[b, f])],
+        output: vec![value_info(OUTPUT, &[b, 1])],
+        ..Default::default()
+    };
+    let proto = ModelProto {
+        ir_version: 8,
+        producer_name: "zkrisk".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        doc_string: format!("MLP ({h} ReLU units) over {}", model.features.join(", ")),
+        graph: Some(graph),
+        ..Default::default()
+    };
+    Ok(proto.encode_to_vec())
+}
+
 /// An ONNX graph loaded into tract, ready to score batches.
 #[derive(Debug)]
 pub struct OnnxRunner {
@@ -142,5 +188,34 @@ impl OnnxRunner {
         let view =
             out[0].to_plain_array_view::<f32>().map_err(|e| Error::Onnx(format!("{e:#}")))?;
         Ok(view.iter().map(|v| f64::from(*v)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MlpParams;
+
+    #[test]
+    fn mlp_graph_matches_native_scores() {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..400 {
+            let a = ((i * 37) % 101) as f64 / 10.0 - 5.0;
+            let b = ((i * 53) % 97) as f64 / 20.0;
+            x.extend([a, b, 1000.0 + b * 50.0]);
+            y.push(a * a > 6.0 || b > 4.5);
+        }
+        let names = vec!["a".to_string(), "b".to_string(), "big".to_string()];
+        let p = MlpParams { max_epochs: 20, hidden: 8, ..Default::default() }.check().unwrap();
+        let (m, _) = MlpModel::fit(&x, &y, &x, &y, names, &p).unwrap();
+        let batch = 16;
+        let bytes = export_mlp(&m, batch).unwrap();
+        let runner = OnnxRunner::load(&bytes, batch, 3).unwrap();
+        let rows = &x[..batch * 3];
+        let native = m.predict_proba(rows).unwrap();
+        let onnx = runner.run(rows).unwrap();
+        let err = native.iter().zip(&onnx).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(err < 1e-5, "max abs error {err}");
+        assert!(export_mlp(&m, 0).is_err());
     }
 }
