@@ -709,9 +709,10 @@ impl Sim<'_> {
         self.node.call(who, asset, TestERC20::mintCall { to: who, amount }).await
     }
 
-    async fn approve_all(&mut self, who: Address) -> Result<()> {
+    /// Lets the pool pull `who`'s tokens of the `reserves`.
+    async fn approve(&mut self, who: Address, reserves: &[usize]) -> Result<()> {
         let pool = self.market.pool;
-        for i in 0..self.market.reserves.len() {
+        for &i in reserves {
             let asset = self.reserve(i).asset;
             self.node
                 .call(who, asset, TestERC20::approveCall { spender: pool, value: U256::MAX })
@@ -1128,7 +1129,8 @@ impl Sim<'_> {
                 self.node
                     .raw("anvil_setBalance", serde_json::json!([a.addr, hex_u(10u128.pow(21))]))
                     .await?;
-                self.approve_all(a.addr).await?;
+                let used: Vec<usize> = a.supplies.iter().map(|(i, _)| *i).chain(a.debt).collect();
+                self.approve(a.addr, &used).await?;
                 for (i, share) in &a.supplies {
                     let amount = self.tokens_for_usd(*i, a.size * share);
                     self.supply(a.addr, *i, amount).await?;
@@ -1370,8 +1372,9 @@ async fn run(
         base_ts,
         bad_debt: (0, 0.0),
     };
-    sim.approve_all(liquidator).await?;
-    sim.approve_all(treasury).await?;
+    let all: Vec<usize> = (0..market.reserves.len()).collect();
+    sim.approve(liquidator, &all).await?;
+    sim.approve(treasury, &all).await?;
     for (i, usd) in
         [(idx.usdc, 2.5e5), (idx.usdt, 2.5e5), (idx.dai, 2.5e5), (idx.weth, 100.0 * day0[idx.weth])]
     {
