@@ -22,10 +22,12 @@ pub mod calibration;
 pub mod credit;
 mod error;
 mod logistic;
+pub mod market_risk;
 pub mod metrics;
 mod mlp;
 pub mod onnx;
 pub mod policy;
+pub mod recommend;
 
 pub use error::{Error, Result};
 pub use logistic::{LogisticModel, LogisticParams, Standardizer, ValidLogisticParams};
