@@ -12,9 +12,11 @@
 //! `evm_mine`), with every transaction's nonce, gas limit and gas price fixed by the simulator.
 //! Transactions are sent one after the other and, all at one gas price, anvil mines them in the
 //! order they were sent. The same seed and the same data therefore give the same transactions in
-//! the same blocks at the same times, and the same events. Automine is switched back on at the end. A small view
-//! contract, `contracts/src/sim/AccountScanner.sol`, reads the account data of hundreds of accounts
-//! in one `eth_call`.
+//! the same blocks at the same times, and the same events. The block gas limit is raised so that a
+//! batch fits one block; at the end, or on an error, automine is switched back on, impersonation
+//! off, and the gas limit restored. A small view contract,
+//! `contracts/src/sim/AccountScanner.sol`, reads the account data of hundreds of accounts in one
+//! `eth_call`.
 //!
 //! Each simulated day `D` starting at chain time `T` (the window's first day maps to the node's
 //! clock when the node is already past it: the cadence is kept, the dates shift):
@@ -1292,14 +1294,28 @@ pub async fn simulate(
         pool: market.pool,
         assets,
     };
+    let gas_limit = provider
+        .get_block(alloy::eips::BlockId::latest())
+        .await
+        .map_err(rpc("eth_getBlockByNumber"))?
+        .ok_or_else(|| Error::Sim("the node has no latest block".into()))?
+        .header
+        .gas_limit;
     node.raw("anvil_autoImpersonateAccount", serde_json::json!([true])).await?;
     node.raw("evm_setBlockGasLimit", serde_json::json!([hex_u(BLOCK_GAS_LIMIT)])).await?;
     node.raw("evm_setAutomine", serde_json::json!([false])).await?;
     let result =
         run(node, market, config, first_day, idx, &candles, scanner_code, &mut progress, started)
             .await;
-    // Leave the node as it was found, even after an error.
-    let _ = provider.raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,)).await;
+    // Leave the node as it was found (automine on, no impersonation, its gas limit), even after
+    // an error.
+    for (method, param) in [
+        ("evm_setAutomine", serde_json::json!(true)),
+        ("anvil_autoImpersonateAccount", serde_json::json!(false)),
+        ("evm_setBlockGasLimit", serde_json::json!(hex_u(gas_limit))),
+    ] {
+        let _ = provider.raw_request::<_, serde_json::Value>(method.into(), (param,)).await;
+    }
     result
 }
 

@@ -137,6 +137,12 @@ async fn simulation_liquidates_after_a_real_drawdown_and_is_reproducible() {
     // The node mines on its own again.
     let automine: bool = p1.raw_request("anvil_getAutomine".into(), ()).await.unwrap();
     assert!(automine);
+    let gas_limit = p1.get_block(r1.last_block.into()).await.unwrap().unwrap().header.gas_limit;
+    assert!(gas_limit > 1_000_000_000, "the simulator's blocks hold whole batches");
+    // The limit applies from the next block on; mine one to see it.
+    let _: serde_json::Value = p1.raw_request("evm_mine".into(), ()).await.unwrap();
+    let next = p1.get_block(alloy::eips::BlockId::latest()).await.unwrap().unwrap();
+    assert!(next.header.gas_limit < 1_000_000_000, "gas limit restored: {}", next.header.gas_limit);
 
     // Every liquidated account was below a health factor of 1 just before its liquidation block.
     for l in &liqs {
