@@ -14,8 +14,10 @@
 //! ```
 
 mod holdout;
+pub mod walk_forward;
 
 pub use holdout::{Holdout, HoldoutReport, Metrics, TimeSplit, TimeSplitIdx};
+pub use walk_forward::{Fold, WalkForward, WalkForwardReport, rolling_folds};
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,6 +7,10 @@
 //!   [`FEATURES`](vaults::FEATURES) and the [`LABEL`](vaults::LABEL), without look-ahead, and into
 //!   a row-major [`Matrix`](vaults::Matrix).
 //!
+//! - [`features`] builds the account features (collateral ratio, distance to liquidation,
+//!   activity in trailing windows, market context) and the 1-, 7- and 30-day liquidation labels
+//!   as Polars lazy pipelines over a canonical daily account table, for Maker and Aave alike.
+//!
 //! - [`aave`] holds ingested Aave v3 events as Parquet tables and rebuilds every account's
 //!   collateral, debt and health factor from them.
 //!
@@ -31,6 +35,7 @@
 
 pub mod aave;
 mod error;
+pub mod features;
 pub mod maker;
 pub mod prices;
 mod table;

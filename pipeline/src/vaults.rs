@@ -200,7 +200,18 @@ impl Market {
 
     /// Sample standard deviation of the daily log returns ending at `day`.
     fn volatility(&self, day: i64) -> Result<f64> {
-        let start = (day - VOLATILITY_WINDOW + 1).max(self.first_day + 1);
+        self.volatility_over(day, VOLATILITY_WINDOW)
+    }
+
+    /// Largest end-of-day price over the `window` days ending at `day` (available history only).
+    fn high(&self, day: i64, window: i64) -> Result<f64> {
+        let start = (day - window + 1).max(self.first_day);
+        (start..=day).map(|x| self.price(x)).try_fold(0.0_f64, |m, p| Ok(m.max(p?)))
+    }
+
+    /// Sample standard deviation of the `window` daily log returns ending at `day`.
+    fn volatility_over(&self, day: i64, window: i64) -> Result<f64> {
+        let start = (day - window + 1).max(self.first_day + 1);
         let returns = (start..=day)
             .map(|x| Ok((self.price(x)? / self.price(x - 1)?).ln()))
             .collect::<Result<Vec<f64>>>()?;
@@ -472,6 +483,48 @@ fn empty_states() -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
+/// Columns of [`market_daily`], after `date`.
+pub const MARKET_FEATURES: [&str; 5] = [
+    "eth_return_1d",
+    "eth_return_7d",
+    "eth_volatility_7d",
+    "eth_volatility_30d",
+    "eth_drawdown_30d",
+];
+
+/// One row per day in `first_day..=last_day` (days since 1970-01-01) with the ETH market context
+/// known at the end of that day: `date` (`Date`), `price` and the [`MARKET_FEATURES`]:
+/// `eth_return_1d`, `eth_return_7d` and `eth_volatility_30d` as in [`FEATURES`];
+/// `eth_volatility_7d` the same over 7 returns; `eth_drawdown_30d = p(d) / max(p(x), x in
+/// d-29..=d) - 1` (≤ 0). Only end-of-day prices of days ≤ `d` enter a row.
+///
+/// # Errors
+/// [`Error::MissingPrice`] when a needed day has no price; [`Error::Frame`] for bad input.
+pub fn market_daily(prices: LazyFrame, first_day: i64, last_day: i64) -> Result<DataFrame> {
+    let market = Market::new(prices)?;
+    let mut days = Vec::new();
+    let mut cols: [Vec<f64>; 6] = Default::default();
+    for day in first_day..=last_day {
+        days.push(
+            i32::try_from(day).map_err(|_| frame_err("prices", "date", "date out of range"))?,
+        );
+        let price = market.price(day)?;
+        cols[0].push(price);
+        cols[1].push(market.simple_return(day, 1)?);
+        cols[2].push(market.simple_return(day, 7)?);
+        cols[3].push(market.volatility_over(day, 7)?);
+        cols[4].push(market.volatility_over(day, 30)?);
+        cols[5].push(price / market.high(day, 30)? - 1.0);
+    }
+    let mut columns: Vec<Column> =
+        vec![Int32Chunked::from_vec("date".into(), days).into_date().into_series().into()];
+    let names = ["price"].into_iter().chain(MARKET_FEATURES);
+    for (name, values) in names.zip(cols) {
+        columns.push(Column::new(name.into(), values));
+    }
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
 /// Loads `data_dir/maker-eth-b/` and `data_dir/prices/eth_usd_daily_coingecko.csv` and returns
 /// [`daily_states`] for them.
 ///
@@ -608,6 +661,18 @@ mod tests {
         // A constant price has zero volatility.
         let flat = market(&(0..40).map(|d| (d, 5.0)).collect::<Vec<_>>());
         assert_eq!(flat.volatility(39).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn drawdown_and_short_volatility() {
+        let m = market(&[(10, 100.0), (11, 110.0), (12, 121.0), (13, 99.0)]);
+        assert_eq!(m.high(12, 30).unwrap(), 121.0);
+        assert_eq!(m.high(12, 1).unwrap(), 99.0);
+        assert_eq!(m.volatility_over(12, 2).unwrap(), {
+            let r = [1.1_f64.ln(), (99.0_f64 / 121.0).ln()];
+            let mean = (r[0] + r[1]) / 2.0;
+            ((r[0] - mean).powi(2) + (r[1] - mean).powi(2)).sqrt()
+        });
     }
 
     #[test]
