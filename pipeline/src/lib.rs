@@ -37,6 +37,7 @@ pub mod aave;
 mod error;
 pub mod features;
 pub mod maker;
+pub mod market;
 pub mod prices;
 mod table;
 pub mod vaults;
