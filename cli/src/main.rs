@@ -2,6 +2,7 @@
 //! this binary parses arguments, sets up logging and prints results.
 
 mod ingest;
+mod risk;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,9 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Every account's collateral, debt and health factor at a block, rebuilt from ingested events.
     Positions(ingest::PositionsArgs),
+    /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
+    /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
+    Risk(risk::RiskArgs),
     /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
     Aave {
         #[command(subcommand)]
@@ -287,6 +291,7 @@ async fn main() {
         Command::Demo { json } => demo(cli.root, json).await,
         Command::Ingest(args) => ingest::ingest(args).await,
         Command::Positions(args) => ingest::positions(args),
+        Command::Risk(args) => risk::risk(cli.root, args),
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await
         }

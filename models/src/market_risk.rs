@@ -323,6 +323,9 @@ pub struct RiskSummary {
     pub total_debt_usd: f64,
     /// Collateral now, USD.
     pub total_collateral_usd: f64,
+    /// Bad debt if prices do not move: what liquidating the accounts already below a health
+    /// factor of 1 leaves uncovered now, USD (part of every path's bad debt).
+    pub bad_debt_now: f64,
     /// VaR(95 %) of bad debt, USD.
     pub var95_bad_debt: f64,
     /// Expected shortfall (95 %) of bad debt, USD.
@@ -496,6 +499,7 @@ pub fn assess(
         history_days: returns.len(),
         total_debt_usd: market.total_debt_usd(),
         total_collateral_usd: market.total_collateral_usd(),
+        bad_debt_now: bad_debt_now(market, rules),
         var95_bad_debt: value_at_risk(&sim.bad_debt, 0.95)?,
         es95_bad_debt: expected_shortfall(&sim.bad_debt, 0.95)?,
         evar99_bad_debt: entropic_var(&sim.bad_debt, 0.99)?,
@@ -506,6 +510,22 @@ pub fn assess(
         lar95_liquidated: value_at_risk(&sim.liquidated, 0.95)?,
         mean_liquidated: mean(&sim.liquidated),
     })
+}
+
+/// Bad debt (USD) left by liquidating, at current prices, every account below a health factor of
+/// 1 (weights applied).
+pub fn bad_debt_now(market: &Market, rules: &LiquidationRules) -> f64 {
+    let prices: Vec<f64> = market.assets.iter().map(|a| a.price).collect();
+    market
+        .accounts
+        .iter()
+        .map(|a| {
+            let mut s = AccountState { c: a.collateral.clone(), d: a.debt.clone() };
+            s.liquidate(&market.assets, &prices, rules);
+            let (_, c, d) = s.health(&market.assets, &prices);
+            a.weight * (d - c).max(0.0)
+        })
+        .sum()
 }
 
 fn check_losses(losses: &[f64], level: f64) -> Result<()> {
@@ -671,6 +691,13 @@ mod tests {
         assert_eq!(s.evar99_bad_debt, 0.0);
         assert_eq!(s.lar95_liquidated, 0.0);
         assert_eq!(s.total_debt_usd, 0.0);
+        assert_eq!(s.bad_debt_now, 0.0);
+        // An account already under water: 1 ETH (2,000 USD) against 2,500 USDC.
+        let m = eth_usdc(&[(1.0, 2_500.0), (1.0, 100.0)]);
+        let want = 2_500.0 - 2_000.0 / 1.05;
+        assert!((bad_debt_now(&m, &LiquidationRules::AAVE_V3) - want).abs() < 1e-9);
+        let s = assess(&m, &fixed(1.0), &LiquidationRules::AAVE_V3, &MC).unwrap();
+        assert!((s.var95_bad_debt - want).abs() < 1e-9);
     }
 
     #[test]
