@@ -5,6 +5,7 @@ mod demo;
 mod ingest;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
+mod risk;
 
 use std::path::PathBuf;
 
