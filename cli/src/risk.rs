@@ -11,7 +11,7 @@ use zkrisk_models::{
     market_risk::{
         Account, AssetRisk, JointReturns, LiquidationRules, Market, MonteCarlo, RiskSummary, assess,
     },
-    recommend::{Measure, RecommendConfig, Recommendation, ReserveInput, recommend},
+    recommend::{Measure, RecommendConfig, Recommendation, ReserveInput, Stress, recommend},
 };
 use zkrisk_pipeline::{
     aave::store,
@@ -50,6 +50,10 @@ pub(crate) struct RiskArgs {
     /// Measure the recommendations' target is set on: var95, es95 or evar99.
     #[arg(long, default_value = "evar99")]
     target_measure: String,
+    /// Borrowers in each reserve's stress market: max-borrow (borrow up to the candidate LTV)
+    /// or constant-health (keep today's health factor).
+    #[arg(long, default_value = "max-borrow")]
+    stress: String,
     /// Target: the measure of bad debt at most this percentage of the reserve's supply (USD).
     #[arg(long, default_value_t = 1.0)]
     target_pct: f64,
@@ -167,6 +171,7 @@ fn reserve_inputs(s: &MarketSnapshot) -> Vec<ReserveInput> {
 
 pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
     let measure: Measure = a.target_measure.parse()?;
+    let stress: Stress = a.stress.parse()?;
     if !(a.target_pct.is_finite() && a.target_pct >= 0.0) {
         eyre::bail!("--target-pct {}: expected a percentage ≥ 0", a.target_pct);
     }
@@ -191,7 +196,12 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
     let started = Instant::now();
     let summary = assess(&m, &returns, &loaded.rules, &mc)?;
     let seconds = started.elapsed().as_secs_f64();
-    let cfg = RecommendConfig { measure, max_fraction: a.target_pct / 100.0, ..Default::default() };
+    let cfg = RecommendConfig {
+        measure,
+        stress,
+        max_fraction: a.target_pct / 100.0,
+        ..Default::default()
+    };
     let reserves = reserve_inputs(snap);
     let rec_mc = MonteCarlo { paths: a.recommend_paths, ..mc };
     let started = Instant::now();
@@ -218,6 +228,7 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
                 "block_len": summary.block_len, "seed": mc.seed },
             "risk": summary,
             "target": { "measure": a.target_measure, "pct_of_reserve_supply": a.target_pct,
+                "stress": a.stress,
                 "paths_per_grid_point": rec_mc.paths },
             "reserves": recs.iter().map(|r| reserve_json(snap, r)).collect::<Vec<_>>(),
         });

@@ -15,7 +15,10 @@
 //!   The market at a candidate `LT` is the **stress market** of `k`: every account with collateral
 //!   in `k`, with `k`'s threshold and bonus set to the candidate's, and its debt scaled by
 //!   `LT_new / LT_old` of its collateral-weighted threshold, i.e. each borrower keeps its
-//!   current health factor and borrows more when the threshold allows it. An account's bad debt
+//!   current health factor and borrows more when the threshold allows it; with
+//!   [`Stress::MaxBorrow`] (the default) every borrower's debt is moreover raised, if needed, to
+//!   `LTV / LT` times its threshold-weighted collateral, the most the candidate LTV lets a
+//!   position open with. Suppliers without debt stay without debt. An account's bad debt
 //!   and liquidated collateral count for `k` in proportion to `k`'s share of its collateral value.
 //!   When even `lt_min_bps` misses the target, `LT = lt_min_bps`, `LTV = 0` (no new borrowing
 //!   against `k`) and [`Recommendation::target_met`] is false.
@@ -88,12 +91,42 @@ impl std::str::FromStr for Measure {
     }
 }
 
+/// How borrowers behave in a reserve's stress market (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stress {
+    /// Every borrower keeps its current health factor: debt scales with its collateral-weighted
+    /// threshold.
+    ConstantHealth,
+    /// As [`Stress::ConstantHealth`], and every borrower borrows at least up to the candidate
+    /// LTV (debt ≥ `LTV / LT` × its threshold-weighted collateral): the market the parameters
+    /// allow, not only the one there is.
+    MaxBorrow,
+}
+
+impl std::str::FromStr for Stress {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "constant-health" => Ok(Self::ConstantHealth),
+            "max-borrow" => Ok(Self::MaxBorrow),
+            _ => Err(Error::InvalidParam {
+                name: "stress",
+                reason: format!("`{s}`: expected constant-health or max-borrow"),
+            }),
+        }
+    }
+}
+
 /// The recommendation's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecommendConfig {
     /// Measure the target is set on.
     pub measure: Measure,
+    /// Borrowers' behaviour in the stress market.
+    pub stress: Stress,
     /// Largest measure of bad debt, as a fraction of the reserve's supply in USD.
     pub max_fraction: f64,
     /// Lowest liquidation threshold of the grid, bps.
@@ -119,7 +152,8 @@ pub struct RecommendConfig {
 impl Default for RecommendConfig {
     fn default() -> Self {
         Self {
-            measure: Measure::Var95,
+            measure: Measure::Evar99,
+            stress: Stress::MaxBorrow,
             max_fraction: 0.01,
             lt_min_bps: 5_000,
             lt_max_bps: 9_500,
@@ -279,12 +313,15 @@ fn cap(x: f64) -> u64 {
 }
 
 /// The bad debt attributed to `k` on each path of the stress market at threshold `lt` and
-/// bonus `bonus` (fractions).
+/// bonus `bonus` (fractions); with `borrow_ratio = Some(LTV / LT)`, borrowers borrow at least up
+/// to the LTV.
+#[allow(clippy::too_many_arguments)]
 fn stress_losses(
     market: &Market,
     k: usize,
     lt: f64,
     bonus: f64,
+    borrow_ratio: Option<f64>,
     returns: &JointReturns,
     rules: &LiquidationRules,
     mc: &MonteCarlo,
@@ -303,7 +340,11 @@ fn stress_losses(
         };
         let (old, new, total) =
             (value(&market.assets, true), value(&assets, true), value(&assets, false));
-        let scale = if old > 0.0 { new / old } else { 1.0 };
+        let mut scale = if old > 0.0 { new / old } else { 1.0 };
+        let debt: f64 = a.debt.iter().zip(&assets).map(|(d, s)| d * s.price).sum();
+        if let (Some(ratio), true) = (borrow_ratio, debt > 0.0) {
+            scale = scale.max(new * ratio / debt);
+        }
         let mut s = a.clone();
         s.debt.iter_mut().for_each(|d| *d *= scale);
         s.weight = a.weight * a.collateral[k] * assets[k].price / total;
@@ -351,12 +392,16 @@ pub fn recommend(
         let mut first_miss = None;
         let mut evaluations = 0;
         let mut lt = u64::from(cfg.lt_min_bps);
+        let buffer =
+            |lt: u64| u64::from(cfg.min_buffer_bps).max(bps_up(lt as f64 / BPS as f64 * drop));
         while lt <= lt_cap {
+            let ratio = lt.saturating_sub(buffer(lt)) as f64 / lt as f64;
             let losses = stress_losses(
                 market,
                 r.asset,
                 lt as f64 / BPS as f64,
                 bonus as f64 / BPS as f64,
+                (cfg.stress == Stress::MaxBorrow).then_some(ratio),
                 returns,
                 rules,
                 mc,
@@ -371,11 +416,7 @@ pub fn recommend(
             lt += u64::from(cfg.lt_step_bps);
         }
         let (lt, ltv, measure, met) = match best {
-            Some((lt, m)) => {
-                let buffer =
-                    u64::from(cfg.min_buffer_bps).max(bps_up(lt as f64 / BPS as f64 * drop));
-                (lt, lt.saturating_sub(buffer), m, true)
-            }
+            Some((lt, m)) => (lt, lt.saturating_sub(buffer(lt)), m, true),
             None => (u64::from(cfg.lt_min_bps), 0, first_miss.unwrap_or(f64::NAN), false),
         };
         // LT ≤ lt_cap < 10 000 and bonus ≤ 15 000 by the config's checks: both fit in u16.
@@ -476,11 +517,16 @@ mod tests {
     fn stricter_target_never_raises_the_threshold() {
         for seed in 0..4 {
             let (m, r, reserves) = random_case(seed, 25, 120);
-            for measure in [Measure::Var95, Measure::Evar99] {
+            for (measure, stress) in [
+                (Measure::Var95, Stress::ConstantHealth),
+                (Measure::Evar99, Stress::MaxBorrow),
+                (Measure::Es95, Stress::MaxBorrow),
+            ] {
                 let mut last: Option<Vec<u16>> = None;
                 for frac in [0.05, 0.01, 0.003, 0.001, 0.0] {
                     let cfg = RecommendConfig {
                         measure,
+                        stress,
                         max_fraction: frac,
                         lt_step_bps: 250,
                         ..Default::default()
@@ -508,6 +554,7 @@ mod tests {
             let lo = 1_000 + (rng.below(80) as u16) * 100;
             let cfg = RecommendConfig {
                 measure: [Measure::Var95, Measure::Es95, Measure::Evar99][rng.below(3)],
+                stress: [Stress::ConstantHealth, Stress::MaxBorrow][rng.below(2)],
                 max_fraction: [0.0, 1e-4, 0.01, 0.5][rng.below(4)],
                 lt_min_bps: lo,
                 lt_max_bps: lo + (rng.below(9_999 - usize::from(lo)) as u16),
@@ -558,6 +605,7 @@ mod tests {
                 .is_ok()
         );
         assert_eq!("evar99".parse::<Measure>().unwrap(), Measure::Evar99);
+        assert_eq!("max-borrow".parse::<Stress>().unwrap(), Stress::MaxBorrow);
         assert!("var99".parse::<Measure>().is_err());
     }
 
