@@ -386,7 +386,8 @@ fn debt_at_risk(s: &MarketSnapshot, factors: &[f64]) -> f64 {
     (0..s.accounts.len())
         .filter(|i| s.health(*i, &ones) >= 1.0 && s.health(*i, factors) < 1.0)
         .map(|i| s.debt_usd(i))
-        .sum()
+        .sum::<f64>()
+        + 0.0 // an empty sum is −0.0
 }
 
 /// The market features of every snapshot (sorted by day), one row per day and market: one
@@ -720,6 +721,32 @@ mod tests {
         let f = features(&snaps).unwrap();
         // Aggregate LTV of day 19,001: 5,000 / 9,000.
         assert!((get(&f, "ALL", 1, "utilization").unwrap() - 5.0 / 9.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn maker_features_on_shipped_data() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let states = vaults::load_maker_eth_b(&data, 7).unwrap();
+        let snaps = maker_snapshots(&states).unwrap();
+        let f = features(&snaps).unwrap();
+        assert_eq!(f.height(), snaps.len() * 3);
+        let col = |c: &str| f.column(c).unwrap().f64().unwrap().clone();
+        let (top, hhi, util) =
+            (col("top10_collateral_share"), col("hhi_collateral"), col("utilization"));
+        let markets = f.column("market").unwrap().str().unwrap().clone();
+        for i in 0..f.height() {
+            if let (Some(t), Some(h)) = (top.get(i), hhi.get(i)) {
+                assert!(h > 0.0 && h <= t + 1e-12 && t <= 1.0 + 1e-12, "row {i}");
+            }
+            if markets.get(i) == Some("ALL") {
+                assert!(util.get(i).unwrap() > 0.0, "row {i}");
+            }
+        }
+        let last = f.height() - 3;
+        let dar = |c: &str| col(c).get(last).unwrap();
+        assert!(dar("debt_at_risk_10") <= dar("debt_at_risk_20"));
+        assert!(dar("debt_at_risk_20") <= dar("debt_at_risk_30"));
+        eprintln!("{}", f.slice(last as i64, 3));
     }
 
     #[test]

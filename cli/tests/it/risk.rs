@@ -15,6 +15,10 @@ use zkrisk_oracle::{
     chain::{self, ANVIL_DEV_KEY, Anvil},
     ingest::{IngestConfig, ToBlock, ingest},
 };
+use zkrisk_pipeline::{
+    aave::{positions, store},
+    market,
+};
 
 use crate::root;
 
@@ -62,6 +66,36 @@ async fn risk_on_a_simulated_aave_market() {
         IngestConfig::new(anvil.url(), market.pool, 0, ToBlock::Number(head), tmp.path());
     config.confirmations = 0;
     ingest(&config, &mut |_| {}).await.unwrap();
+
+    // The snapshot the command measures holds, account by account, the collateral and debt that
+    // getUserAccountData reports (rebuilt exactly from the events).
+    let data = store::load(tmp.path()).unwrap();
+    let t = data.records.last().unwrap().meta.block_timestamp;
+    let snap = market::aave_snapshot_at(&data, head, t).unwrap();
+    let state = positions::rebuild(&data.records, &data.checkpoint, head).unwrap();
+    for acc in &snap.accounts {
+        let want = state.account_data(&acc.account, t).unwrap();
+        let usd = |v: &[f64]| v.iter().zip(&snap.assets).map(|(x, a)| x * a.price).sum::<f64>();
+        let (c, d) = (
+            positions::base_to_f64(want.total_collateral_base),
+            positions::base_to_f64(want.total_debt_base),
+        );
+        assert!((usd(&acc.collateral) - c).abs() <= 1e-6 * c.max(1.0), "{}: {c}", acc.account);
+        assert!((usd(&acc.debt) - d).abs() <= 1e-6 * d.max(1.0), "{}: {d}", acc.account);
+    }
+    // Daily market features of the whole dataset: one row per day and market (6 reserves + ALL).
+    let days = market::aave_daily_snapshots(&data).unwrap();
+    let features = market::features(&days).unwrap();
+    assert_eq!(features.height(), days.len() * 7);
+    assert!(days.len() >= 5, "{} days", days.len());
+    let util = features.column("utilization").unwrap().f64().unwrap();
+    assert!(util.iter().flatten().all(|u| (0.0..=1.0).contains(&u)));
+    // The last day's snapshot is the final state, valued at midnight instead of at the last block.
+    let total = |s: &market::MarketSnapshot| -> f64 {
+        s.accounts.iter().flat_map(|a| a.debt.iter().zip(&s.assets).map(|(d, x)| d * x.price)).sum()
+    };
+    let (end, now) = (total(days.last().unwrap()), total(&snap));
+    assert!(end >= now && end <= now * 1.001, "{end} vs {now}");
 
     let a = risk(tmp.path(), &[]);
     let r = &a["risk"];
