@@ -5,6 +5,9 @@
 //! carries its own preprocessing, so the graph that ezkl proves computes exactly what
 //! [`LogisticModel::predict_proba`] computes natively.
 //!
+//! [`market_risk`] measures a market's bad debt and liquidations by Monte-Carlo (VaR, ES, EVaR,
+//! LaR) and [`recommend`] turns that into risk parameters in Aave's units.
+//!
 //! ```
 //! use zkrisk_models::{LogisticModel, LogisticParams, metrics};
 //!

@@ -14,6 +14,10 @@
 //! - [`aave`] holds ingested Aave v3 events as Parquet tables and rebuilds every account's
 //!   collateral, debt and health factor from them.
 //!
+//! - [`market`] snapshots a whole market's positions (ingested Aave or Maker ETH-B), computes the
+//!   daily market features (utilization, concentration, debt at risk under price drops, realized
+//!   volatility, drawdown) and the joint daily return history of its assets.
+//!
 //! All times are UTC. The crate is pure: no network, no chain.
 //!
 //! # Example
