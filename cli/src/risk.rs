@@ -29,7 +29,7 @@ pub(crate) struct RiskArgs {
     /// Block to rebuild the Aave positions at (default: the last ingested block).
     #[arg(long)]
     block: Option<u64>,
-    /// Timestamp of that block; needed when it has no event in the dataset.
+    /// Timestamp of that block (default: that of the last event at or before it).
     #[arg(long)]
     timestamp: Option<u64>,
     /// Monte-Carlo paths.
@@ -72,6 +72,8 @@ struct Loaded {
     source: String,
     block: Option<u64>,
     snapshot: MarketSnapshot,
+    /// Daily snapshots before the snapshot's day (for the features' look-back windows).
+    earlier: Vec<MarketSnapshot>,
     sources: Vec<(String, PriceSource)>,
     rules: LiquidationRules,
     rules_name: &'static str,
@@ -81,13 +83,13 @@ fn load(root: &std::path::Path, a: &RiskArgs) -> eyre::Result<Loaded> {
     let Some(dir) = &a.data else {
         let states = vaults::load_maker_eth_b(&root.join("data"), 7)
             .wrap_err("MakerDAO ETH-B vault states from data/")?;
-        let snapshot = market::maker_snapshots(&states)?
-            .pop()
-            .ok_or_else(|| eyre::eyre!("no ETH-B vault state in data/"))?;
+        let mut earlier = market::maker_snapshots(&states)?;
+        let snapshot = earlier.pop().ok_or_else(|| eyre::eyre!("no ETH-B vault state in data/"))?;
         return Ok(Loaded {
             source: "maker-eth-b".into(),
             block: None,
             snapshot,
+            earlier,
             sources: market::maker_price_sources(),
             rules: LiquidationRules::WHOLE,
             rules_name: "whole vault (MakerDAO dog.bark)",
@@ -110,6 +112,8 @@ fn load(root: &std::path::Path, a: &RiskArgs) -> eyre::Result<Loaded> {
             .ok_or_else(|| eyre::eyre!("no event at or before block {block}: pass --timestamp"))?,
     };
     let snapshot = market::aave_snapshot_at(&data, block, timestamp)?;
+    let mut earlier = market::aave_daily_snapshots(&data)?;
+    earlier.retain(|s| s.day < snapshot.day);
     let sources = snapshot
         .assets
         .iter()
@@ -123,6 +127,7 @@ fn load(root: &std::path::Path, a: &RiskArgs) -> eyre::Result<Loaded> {
         source: dir.display().to_string(),
         block: Some(block),
         snapshot,
+        earlier,
         sources,
         rules: LiquidationRules::AAVE_V3,
         rules_name: "Aave v3.0 (close factor 50 %, 100 % below HF 0.95)",
@@ -186,6 +191,7 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
         days: history.days,
         log_returns: history.log_returns,
     };
+    let features = market_features(&loaded)?;
     let m = to_market(snap);
     let mc = MonteCarlo {
         paths: a.paths,
@@ -226,6 +232,7 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
                 "symbols": returns.symbols },
             "monte_carlo": { "paths": mc.paths, "horizon_days": mc.horizon_days,
                 "block_len": summary.block_len, "seed": mc.seed },
+            "features": features,
             "risk": summary,
             "target": { "measure": a.target_measure, "pct_of_reserve_supply": a.target_pct,
                 "stress": a.stress,
@@ -244,6 +251,7 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
         return Ok(());
     }
     print_human(&loaded, &summary, &recs, with_debt, (from, to));
+    print_features(&features);
     println!(
         "  bench        {} paths in {seconds:.3} s: {paths_per_second:.0} paths/s \
          ({:.0} account-paths/s); recommendations {rec_seconds:.2} s",
@@ -251,6 +259,63 @@ pub(crate) fn risk(root: PathBuf, a: RiskArgs) -> eyre::Result<()> {
         paths_per_second * with_debt as f64
     );
     Ok(())
+}
+
+/// The market features of the snapshot's day (one object per market), with the earlier days as
+/// look-back.
+fn market_features(l: &Loaded) -> eyre::Result<Vec<serde_json::Value>> {
+    let mut all = l.earlier.clone();
+    all.push(l.snapshot.clone());
+    let f = market::features(&all)?;
+    let rows = l.snapshot.assets.len() + 1;
+    let markets = f.column("market")?.str()?.clone();
+    let mut out = Vec::with_capacity(rows);
+    for i in f.height().saturating_sub(rows)..f.height() {
+        let mut row = serde_json::Map::new();
+        row.insert("market".into(), json!(markets.get(i)));
+        for name in market::FEATURE_COLUMNS {
+            row.insert(name.into(), json!(f.column(name)?.f64()?.get(i)));
+        }
+        out.push(serde_json::Value::Object(row));
+    }
+    Ok(out)
+}
+
+fn print_features(rows: &[serde_json::Value]) {
+    println!(
+        "  {:<8} {:>14} {:>14} {:>7} {:>7} {:>7} {:>13} {:>13} {:>13} {:>7} {:>7} {:>6}",
+        "market",
+        "supply USD",
+        "debt USD",
+        "util",
+        "top10c",
+        "HHIc",
+        "at risk -10%",
+        "at risk -20%",
+        "at risk -30%",
+        "vol7d",
+        "vol30d",
+        "dd30d"
+    );
+    for r in rows {
+        let v = |k: &str| r[k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        let usd = |k: &str| r[k].as_f64().map_or("-".to_string(), |x| format!("{x:.0}"));
+        println!(
+            "  {:<8} {:>14} {:>14} {:>7} {:>7} {:>7} {:>13} {:>13} {:>13} {:>7} {:>7} {:>6}",
+            r["market"].as_str().unwrap_or("?"),
+            usd("supply_usd"),
+            usd("debt_usd"),
+            v("utilization"),
+            v("top10_collateral_share"),
+            v("hhi_collateral"),
+            usd("debt_at_risk_10"),
+            usd("debt_at_risk_20"),
+            usd("debt_at_risk_30"),
+            v("volatility_7d"),
+            v("volatility_30d"),
+            v("drawdown_30d"),
+        );
+    }
 }
 
 fn reserve_json(s: &MarketSnapshot, r: &Recommendation) -> serde_json::Value {
