@@ -98,6 +98,9 @@ pub struct WalkForward<'a> {
     pub baseline_feature: &'a str,
 }
 
+/// Positive rows a validation window should hold (see [`WalkForward::widen_validation`]).
+pub const MIN_VALIDATION_POSITIVES: usize = 10;
+
 /// Names of the scored series, in report order.
 pub const SERIES: [&str; 4] =
     ["logistic", "mlp", "baseline_collateral_ratio", "baseline_previous_rate"];
@@ -136,6 +139,17 @@ pub struct WalkForwardReport {
     /// Pooled test labels.
     #[serde(skip)]
     pub pooled_labels: Vec<bool>,
+    /// Folds not evaluated because their training or validation side lacks a class.
+    pub skipped: Vec<SkippedFold>,
+}
+
+/// A fold [`WalkForward::run`] could not evaluate.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFold {
+    /// The fold.
+    pub fold: Fold,
+    /// Which side lacked a class.
+    pub reason: String,
 }
 
 /// Models fitted for one fold (or for production), calibrated on the validation window.
@@ -167,6 +181,26 @@ impl WalkForward<'_> {
             .iter()
             .position(|f| *f == self.baseline_feature)
             .ok_or_else(|| Error::MissingFeature(self.baseline_feature.into()))
+    }
+
+    /// The fold's split, with the validation start moved back 30 days at a time (taking rows from
+    /// training, never from the test side) until the validation window holds at least
+    /// [`MIN_VALIDATION_POSITIVES`] positives, as long as training keeps at least that many.
+    /// Only labels before the test start decide this, so no test information leaks.
+    pub fn widen_validation(&self, mut fold: Fold) -> (Fold, FoldIdx) {
+        let positives = |side: &[usize]| side.iter().filter(|i| self.labels[**i]).count();
+        loop {
+            let idx = fold.split(self.days, self.horizon, self.last_label_day);
+            if positives(&idx.validation) >= MIN_VALIDATION_POSITIVES {
+                return (fold, idx);
+            }
+            let wider = Fold { validation_start: fold.validation_start - 30, ..fold };
+            let next = wider.split(self.days, self.horizon, self.last_label_day);
+            if positives(&next.train) < MIN_VALIDATION_POSITIVES {
+                return (fold, idx);
+            }
+            fold = wider;
+        }
     }
 
     /// Fits the models on `idx.train` and calibrates them on `idx.validation`.
@@ -231,7 +265,8 @@ impl WalkForward<'_> {
         ])
     }
 
-    /// Runs every fold; folds whose training or validation side lacks a class are errors, folds
+    /// Runs every fold; folds whose training or validation side lacks a class are skipped (and
+    /// listed in the report), folds
     /// whose test side has one class get `None` metrics but still join the pooled rows.
     pub fn run(
         &self,
@@ -243,12 +278,20 @@ impl WalkForward<'_> {
         let mut reports = Vec::new();
         let mut predictions = vec![Vec::new(); SERIES.len()];
         let mut pooled_labels = Vec::new();
+        let mut skipped = Vec::new();
         for fold in folds {
-            let idx = fold.split(self.days, self.horizon, self.last_label_day);
+            let (fold, idx) = self.widen_validation(*fold);
             if idx.test.is_empty() {
                 continue;
             }
-            let fitted = self.fit(&idx, fold.test_start, lp, mp)?;
+            let fitted = match self.fit(&idx, fold.test_start, lp, mp) {
+                Ok(f) => f,
+                Err(Error::EmptySplit { reason, .. }) => {
+                    skipped.push(SkippedFold { fold, reason });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let x_te = rows(self.values, cols, &idx.test);
             let y_te: Vec<bool> = idx.test.iter().map(|i| self.labels[*i]).collect();
             let scores = self.score(&fitted, &x_te)?;
@@ -272,7 +315,7 @@ impl WalkForward<'_> {
             }
             pooled_labels.extend(&y_te);
             reports.push(FoldReport {
-                fold: *fold,
+                fold,
                 train_rows: idx.train.len(),
                 validation_rows: idx.validation.len(),
                 test_rows: idx.test.len(),
@@ -291,6 +334,7 @@ impl WalkForward<'_> {
             pooled_positives: pooled_labels.iter().filter(|v| **v).count(),
             predictions,
             pooled_labels,
+            skipped,
         })
     }
 }

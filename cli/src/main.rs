@@ -3,6 +3,7 @@
 
 mod ingest;
 mod risk;
+mod train;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,11 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Every account's collateral, debt and health factor at a block, rebuilt from ingested events.
     Positions(ingest::PositionsArgs),
+    /// Walk-forward evaluation and training of the liquidation (24 h, 7 d) and credit-score models
+    /// on data/; writes models, ONNX, a model card, metrics and reliability diagrams.
+    Train(train::TrainArgs),
+    /// Benchmarks: `zkrisk bench train` times training and scoring.
+    Bench(train::BenchArgs),
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
     Risk(risk::RiskArgs),
@@ -292,6 +298,8 @@ async fn main() {
         Command::Ingest(args) => ingest::ingest(args).await,
         Command::Positions(args) => ingest::positions(args),
         Command::Risk(args) => risk::risk(cli.root, args),
+        Command::Train(args) => train::train(&cli.root, args),
+        Command::Bench(args) => train::bench(&cli.root, args),
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await
         }
