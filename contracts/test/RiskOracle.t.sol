@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.20;
 
-import {BaseTest} from "./Base.t.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
+import {BaseTest} from "./Base.t.sol";
+import {MockAaveMarket} from "./utils/MockAave.sol";
+
+import {IHalo2Verifier} from "../src/interfaces/IHalo2Verifier.sol";
 import {IRiskOracle} from "../src/interfaces/IRiskOracle.sol";
 import {Errors} from "../src/libraries/Errors.sol";
 import {Events} from "../src/libraries/Events.sol";
@@ -10,77 +14,123 @@ import {RiskRule} from "../src/libraries/RiskRule.sol";
 import {RiskOracle} from "../src/RiskOracle.sol";
 
 contract RiskOracleTest is BaseTest {
-    /// @dev Aave's event, redeclared: solc 0.8.20 cannot emit `IReserveConfigurator.CollateralConfigurationChanged`.
-    event CollateralConfigurationChanged(
-        address indexed asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus
-    );
+    /* ------------------------------------- helpers ------------------------------------- */
+
+    function _submit(IRiskOracle.Update memory update, bytes memory proof) internal {
+        vm.prank(keeper);
+        oracle.submit(update, proof);
+    }
+
+    function _expectSubmitRevert(IRiskOracle.Update memory update, bytes memory proof, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(keeper);
+        oracle.submit(update, proof);
+    }
+
+    /// @dev Registers `m` as `modelId` and points `market` at it, through the timelock (warps TIMELOCK).
+    function _registerWithMarket(uint32 modelId, IRiskOracle.Model memory m, address market) internal {
+        IRiskOracle.MarketConfig memory c = marketConfig();
+        c.modelId = modelId;
+        vm.startPrank(owner);
+        oracle.scheduleRegisterModel(modelId, m);
+        oracle.scheduleConfigureMarket(market, c);
+        vm.stopPrank();
+        vm.warp(block.timestamp + TIMELOCK);
+        oracle.registerModel(modelId, m);
+        oracle.configureMarket(market, c);
+        aave.listReserve(
+            market, MockAaveMarket.Reserve(START_LTV, START_LT, START_BONUS, START_SUPPLY_CAP, START_BORROW_CAP)
+        );
+    }
+
+    function _updateOf(address market, uint32 modelId) internal view returns (IRiskOracle.Update memory u) {
+        u = validUpdate();
+        u.market = market;
+        u.modelId = modelId;
+    }
 
     /* --------------------------------- the happy path --------------------------------- */
 
-    function test_submit_appliesValidUpdate() public {
+    function test_submit_acceptsValidUpdateAndQueuesIt() public {
         IRiskOracle.Update memory update = validUpdate();
         (uint16 ltv, uint16 lt, uint16 bonus, uint16 riskBps) = RiskRule.params(fixtureScores, outputScaleBits);
-        bytes32 proofHash = keccak256(fixtureProof);
 
-        vm.expectEmit(true, true, true, true, address(oracle));
-        emit Events.UpdateApplied(asset, 1, ltv, lt, bonus, riskBps, proofHash, keeper);
-        vm.expectEmit(true, true, true, true, address(configurator));
-        emit CollateralConfigurationChanged(asset, ltv, lt, bonus);
-
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
-
-        (uint256 newLtv, uint256 newLt, uint256 newBonus) = configurator.getConfiguration(asset);
-        assertEq(newLtv, ltv, "configurator ltv");
-        assertEq(newLt, lt, "configurator liquidationThreshold");
-        assertEq(newBonus, bonus, "configurator liquidationBonus");
+        vm.expectEmit(true, true, true, false, address(oracle));
+        emit Events.UpdateAccepted(asset, 1, MODEL_ID, oracle.marketState(asset), fixtureScores);
+        _submit(update, fixtureProof);
 
         IRiskOracle.MarketState memory state = oracle.marketState(asset);
         assertEq(state.epoch, 1, "epoch");
         assertEq(state.dataTimestamp, update.dataTimestamp, "dataTimestamp");
+        assertEq(state.dataBlock, update.dataBlock, "dataBlock");
         assertEq(state.updatedAt, NOW, "updatedAt");
-        assertEq(state.ltv, ltv, "ltv");
-        assertEq(state.liquidationThreshold, lt, "liquidationThreshold");
-        assertEq(state.liquidationBonus, bonus, "liquidationBonus");
+        assertEq(state.modelId, MODEL_ID, "modelId");
         assertEq(state.riskBps, riskBps, "riskBps");
-        assertEq(state.proofHash, proofHash);
-        assertEq(state.publisher, keeper);
+        assertEq(state.params.ltv, ltv, "ltv");
+        assertEq(state.params.liquidationThreshold, lt, "lt");
+        assertEq(state.params.liquidationBonus, bonus, "bonus");
+        assertEq(state.collateralPrice, PRICE, "price");
+        assertEq(state.scoresHash, keccak256(abi.encodePacked(fixtureScores)), "scoresHash");
+        assertEq(state.proofHash, keccak256(fixtureProof), "proofHash");
+        assertEq(state.publisher, keeper, "publisher");
+        assertEq(state.stewardUpdateId, 1, "steward id");
+
+        // Queued, not applied: Aave moves only when the steward executes after its delay.
+        (uint256 aLtv,,) = aaveParams(asset);
+        assertEq(aLtv, START_LTV, "aave unchanged before execution");
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        steward.execute(state.stewardUpdateId);
+        (uint256 nLtv, uint256 nLt, uint256 nBonus) = aaveParams(asset);
+        assertEq(nLtv, ltv, "aave ltv");
+        assertEq(nLt, lt, "aave lt");
+        assertEq(nBonus, bonus, "aave bonus");
     }
 
-    /// @dev The gas figure of a valid submit, isolated for the gas snapshot.
+    /// @dev The gas of a valid submit (proof verification, price binding, steward queue), for the snapshot.
     function test_gas_submitValid() public {
         IRiskOracle.Update memory update = validUpdate();
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _submit(update, fixtureProof);
     }
 
-    function test_submit_laterEpochAndDataAccepted() public {
-        vm.prank(keeper);
-        oracle.submit(validUpdate(), fixtureProof);
-
+    function test_submit_laterEpochAccepted() public {
+        _submit(validUpdate(), fixtureProof);
         vm.warp(NOW + 1 days);
-        IRiskOracle.Update memory update = updateFor(fixtureScores, 7);
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _submit(updateFor(fixtureScores, 7), fixtureProof);
         assertEq(oracle.marketState(asset).epoch, 7, "epoch");
         assertEq(oracle.marketState(asset).updatedAt, NOW + 1 days, "updatedAt");
+        assertEq(oracle.marketState(asset).stewardUpdateId, 2, "second steward update");
     }
 
     function test_submit_dataExactlyMaxDataAgeOldAccepted() public {
         IRiskOracle.Update memory update = validUpdate();
         update.dataTimestamp = NOW - MAX_DATA_AGE;
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _submit(update, fixtureProof);
         assertEq(oracle.marketState(asset).dataTimestamp, NOW - MAX_DATA_AGE, "dataTimestamp");
     }
 
-    function test_constructor_setsImmutables() public view {
-        assertEq(oracle.verifier(), address(verifier));
-        assertEq(oracle.configurator(), address(configurator));
-        assertEq(oracle.keeper(), keeper);
-        assertEq(oracle.outputScaleBits(), outputScaleBits, "outputScaleBits");
-        assertEq(oracle.batchSize(), batchSize, "batchSize");
-        assertEq(oracle.maxDataAge(), MAX_DATA_AGE, "maxDataAge");
+    function test_constructor_setsState() public view {
+        assertEq(oracle.steward(), address(steward));
+        assertEq(oracle.owner(), owner);
+        assertEq(oracle.timelockDelay(), TIMELOCK);
+        assertTrue(oracle.isKeeper(keeper), "keeper");
+        assertFalse(oracle.isKeeper(stranger), "stranger");
+        IRiskOracle.Model memory m = oracle.model(MODEL_ID);
+        assertEq(m.verifier, address(verifier));
+        assertEq(m.featureSchemaHash, SCHEMA_HASH);
+        assertEq(m.outputScaleBits, outputScaleBits);
+        assertEq(m.batchSize, batchSize);
+        assertEq(m.horizon, 7 days);
+        assertTrue(m.active, "active");
+        IRiskOracle.MarketConfig memory c = oracle.marketConfig(asset);
+        assertEq(c.modelId, MODEL_ID);
+        assertEq(c.maxDataAge, MAX_DATA_AGE);
+        assertEq(c.priceSource, address(priceFeed));
+        assertEq(c.priceToleranceBps, PRICE_TOLERANCE_BPS);
+    }
+
+    function test_constructor_revertsOnZeroSteward() public {
+        vm.expectRevert(Errors.ZeroAddress.selector);
+        new RiskOracle(address(0), owner, TIMELOCK);
     }
 
     /* ------------------------------------ the proof ------------------------------------ */
@@ -88,10 +138,7 @@ contract RiskOracleTest is BaseTest {
     function test_submit_revertsOnTamperedProof() public {
         bytes memory proof = bytes.concat(fixtureProof);
         proof[proof.length / 2] ^= 0x01;
-        IRiskOracle.Update memory update = validUpdate();
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        oracle.submit(update, proof);
+        _expectSubmitRevert(validUpdate(), proof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     function test_submit_revertsOnTruncatedProof() public {
@@ -99,54 +146,68 @@ contract RiskOracleTest is BaseTest {
         for (uint256 i; i < proof.length; ++i) {
             proof[i] = fixtureProof[i];
         }
-        IRiskOracle.Update memory update = validUpdate();
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        oracle.submit(update, proof);
+        _expectSubmitRevert(validUpdate(), proof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     /// @dev A score the proof does not attest to, with the parameters recomputed so that the rule
     ///      check passes: only the proof can catch it.
     function test_submit_revertsOnTamperedScore() public {
         uint256[] memory scores = fixtureScores;
-        uint256 i = _firstScoreBelowOne(scores);
-        scores[i] += 1;
-        IRiskOracle.Update memory update = updateFor(scores, 1);
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        scores[_firstScoreBelowOne(scores)] += 1;
+        _expectSubmitRevert(updateFor(scores, 1), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     function test_submit_revertsOnReorderedScores() public {
         uint256[] memory scores = fixtureScores;
         uint256 j = _firstIndexDifferentFromFirst(scores);
         (scores[0], scores[j]) = (scores[j], scores[0]);
-        IRiskOracle.Update memory update = updateFor(scores, 1);
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(updateFor(scores, 1), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     function test_submit_revertsWhenVerifierHasNoCode() public {
-        RiskOracle codeless = new RiskOracle(
-            makeAddr("no code"), address(configurator), keeper, outputScaleBits, batchSize, MAX_DATA_AGE
-        );
-        IRiskOracle.Update memory update = validUpdate();
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        codeless.submit(update, fixtureProof);
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = makeAddr("no code");
+        address market = makeAddr("market 2");
+        _registerWithMarket(2, m, market);
+        _expectSubmitRevert(_updateOf(market, 2), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     function test_submit_revertsWhenVerifierReturnsFalse() public {
         address fake = makeAddr("false verifier");
         vm.etch(fake, hex"00");
         vm.mockCall(fake, bytes(""), abi.encode(false));
-        RiskOracle oracleWithFake =
-            new RiskOracle(fake, address(configurator), keeper, outputScaleBits, batchSize, MAX_DATA_AGE);
-        IRiskOracle.Update memory update = validUpdate();
-        vm.expectRevert(Errors.InvalidProof.selector);
-        vm.prank(keeper);
-        oracleWithFake.submit(update, fixtureProof);
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        address market = makeAddr("market 2");
+        _registerWithMarket(2, m, market);
+        _expectSubmitRevert(_updateOf(market, 2), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+    }
+
+    /// @notice Issue 9's layout: the verifier sees the claimed price as instance 0, then the scores. A
+    ///         verifier that accepts exactly those instances accepts the update; the same proof with
+    ///         another claimed price (still within the tolerance) is rejected.
+    function test_submit_priceThenScoresLayoutBindsThePrice() public {
+        address fake = makeAddr("price-binding verifier");
+        vm.etch(fake, hex"00");
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        m.layout = IRiskOracle.InstanceLayout.PriceThenScores;
+        address market = makeAddr("market 3");
+        _registerWithMarket(3, m, market);
+
+        IRiskOracle.Update memory u = _updateOf(market, 3);
+        uint256[] memory instances = new uint256[](fixtureScores.length + 1);
+        instances[0] = u.collateralPrice;
+        for (uint256 i; i < fixtureScores.length; ++i) {
+            instances[i + 1] = fixtureScores[i];
+        }
+        vm.mockCall(fake, abi.encodeCall(IHalo2Verifier.verifyProof, (fixtureProof, instances)), abi.encode(true));
+
+        IRiskOracle.Update memory otherPrice = _updateOf(market, 3);
+        otherPrice.collateralPrice = u.collateralPrice + 1;
+        _expectSubmitRevert(otherPrice, fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+        _submit(u, fixtureProof);
+        assertEq(oracle.marketState(market).collateralPrice, u.collateralPrice);
     }
 
     /* --------------------------------- the other checks -------------------------------- */
@@ -158,55 +219,79 @@ contract RiskOracleTest is BaseTest {
         oracle.submit(update, fixtureProof);
     }
 
+    function test_submit_revertsForRemovedKeeper() public {
+        vm.prank(owner);
+        oracle.setKeeper(keeper, false);
+        _expectSubmitRevert(validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.NotKeeper.selector));
+    }
+
+    function test_submit_revertsForUnconfiguredMarket() public {
+        IRiskOracle.Update memory update = validUpdate();
+        update.market = stranger;
+        _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.MarketNotConfigured.selector, stranger));
+    }
+
+    function test_submit_revertsForWrongModel() public {
+        IRiskOracle.Update memory update = validUpdate();
+        update.modelId = 9;
+        _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.WrongModel.selector, 9, MODEL_ID));
+    }
+
+    function test_submit_revertsForRetiredModel() public {
+        vm.prank(owner);
+        oracle.scheduleRetireModel(MODEL_ID);
+        vm.warp(block.timestamp + TIMELOCK);
+        oracle.retireModel(MODEL_ID);
+        _expectSubmitRevert(
+            validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.ModelNotActive.selector, MODEL_ID)
+        );
+    }
+
+    function test_submit_revertsWhenExpired() public {
+        IRiskOracle.Update memory update = validUpdate();
+        update.validUntil = uint40(block.timestamp) - 1;
+        _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.UpdateExpired.selector, NOW - 1, NOW));
+    }
+
     function test_submit_revertsOnReplayedEpoch() public {
         IRiskOracle.Update memory update = validUpdate();
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
-
-        vm.expectRevert(abi.encodeWithSelector(Errors.StaleEpoch.selector, uint64(1), uint64(1)));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _submit(update, fixtureProof);
+        _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.StaleEpoch.selector, 1, 1));
     }
 
     function test_submit_revertsOnEpochZero() public {
-        IRiskOracle.Update memory update = updateFor(fixtureScores, 0);
-        vm.expectRevert(abi.encodeWithSelector(Errors.StaleEpoch.selector, uint64(0), uint64(0)));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(
+            updateFor(fixtureScores, 0), fixtureProof, abi.encodeWithSelector(Errors.StaleEpoch.selector, 0, 0)
+        );
     }
 
     function test_submit_revertsOnOlderEpoch() public {
-        vm.prank(keeper);
-        oracle.submit(updateFor(fixtureScores, 5), fixtureProof);
-
-        IRiskOracle.Update memory update = updateFor(fixtureScores, 4);
-        vm.expectRevert(abi.encodeWithSelector(Errors.StaleEpoch.selector, uint64(4), uint64(5)));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _submit(updateFor(fixtureScores, 5), fixtureProof);
+        _expectSubmitRevert(
+            updateFor(fixtureScores, 4), fixtureProof, abi.encodeWithSelector(Errors.StaleEpoch.selector, 4, 5)
+        );
     }
 
     function test_submit_revertsOnMismatchedParams() public {
         IRiskOracle.Update memory update = validUpdate();
-        update.ltv += 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                Errors.ParamsMismatch.selector, update.ltv, update.liquidationThreshold, update.liquidationBonus
-            )
+        update.params.ltv += 1;
+        IRiskOracle.Params memory p = update.params;
+        _expectSubmitRevert(
+            update,
+            fixtureProof,
+            abi.encodeWithSelector(Errors.ParamsMismatch.selector, p.ltv, p.liquidationThreshold, p.liquidationBonus)
         );
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
     }
 
     function test_submit_revertsOnMismatchedBonus() public {
         IRiskOracle.Update memory update = validUpdate();
-        update.liquidationBonus = 10_000;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                Errors.ParamsMismatch.selector, update.ltv, update.liquidationThreshold, update.liquidationBonus
-            )
+        update.params.liquidationBonus = 10_000;
+        IRiskOracle.Params memory p = update.params;
+        _expectSubmitRevert(
+            update,
+            fixtureProof,
+            abi.encodeWithSelector(Errors.ParamsMismatch.selector, p.ltv, p.liquidationThreshold, p.liquidationBonus)
         );
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
     }
 
     function test_submit_revertsOnWrongBatchSize() public {
@@ -214,10 +299,11 @@ contract RiskOracleTest is BaseTest {
         for (uint256 i; i < scores.length; ++i) {
             scores[i] = fixtureScores[i];
         }
-        IRiskOracle.Update memory update = updateFor(scores, 1);
-        vm.expectRevert(abi.encodeWithSelector(Errors.BatchSizeMismatch.selector, scores.length, fixtureScores.length));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(
+            updateFor(scores, 1),
+            fixtureProof,
+            abi.encodeWithSelector(Errors.BatchSizeMismatch.selector, scores.length, fixtureScores.length)
+        );
     }
 
     function test_submit_revertsOnScoreAboveOne() public {
@@ -225,62 +311,242 @@ contract RiskOracleTest is BaseTest {
         uint256 last = update.scores.length - 1;
         uint256 tooHigh = (uint256(1) << outputScaleBits) + 1;
         update.scores[last] = tooHigh;
-        vm.expectRevert(abi.encodeWithSelector(Errors.ScoreOutOfRange.selector, last, tooHigh));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.ScoreOutOfRange.selector, last, tooHigh)
+        );
     }
 
     function test_submit_revertsOnStaleData() public {
         IRiskOracle.Update memory update = validUpdate();
         update.dataTimestamp = NOW - MAX_DATA_AGE - 1;
-        vm.expectRevert(abi.encodeWithSelector(Errors.StaleData.selector, update.dataTimestamp, NOW));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.StaleData.selector, update.dataTimestamp, NOW)
+        );
     }
 
     function test_submit_revertsOnFutureData() public {
         IRiskOracle.Update memory update = validUpdate();
         update.dataTimestamp = NOW + 1;
-        vm.expectRevert(abi.encodeWithSelector(Errors.FutureData.selector, update.dataTimestamp, NOW));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.FutureData.selector, NOW + 1, NOW));
     }
 
-    function test_submit_revertsWhenConfiguratorRejects() public {
-        // The oracle is not the configurator's risk admin any more: the whole update reverts.
-        vm.prank(owner);
-        configurator.setRiskAdmin(stranger);
+    function test_submit_revertsOnFutureBlock() public {
         IRiskOracle.Update memory update = validUpdate();
-        vm.expectRevert(Errors.NotRiskAdmin.selector);
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
+        update.dataBlock = uint64(block.number + 1);
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.FutureData.selector, block.number + 1, block.number)
+        );
+    }
+
+    function test_submit_revertsOnPriceOutsideTolerance() public {
+        // 1 % of 3,000e8 is 30e8: 3,030e8 is the edge, one unit more is rejected (both directions).
+        IRiskOracle.Update memory update = validUpdate();
+        uint256 onChain = PRICE;
+        update.collateralPrice = onChain + 30e8 + 1;
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, update.collateralPrice, onChain)
+        );
+        update.collateralPrice = onChain - 30e8 - 1;
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, update.collateralPrice, onChain)
+        );
+        update.collateralPrice = onChain + 30e8;
+        _submit(update, fixtureProof);
+    }
+
+    /// @notice The binding follows the chain: when the aggregator moves, a price claimed before the move
+    ///         is rejected.
+    function test_submit_revertsAfterAggregatorMoved() public {
+        priceFeed.setAnswer(2_000e8);
+        _expectSubmitRevert(
+            validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, PRICE, 2_000e8)
+        );
+    }
+
+    function test_submit_revertsOnNonPositiveOnChainPrice() public {
+        priceFeed.setAnswer(0);
+        _expectSubmitRevert(validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.InvalidOnChainPrice.selector, 0));
+    }
+
+    /// @notice The steward's checks run inside submit: a paused steward or an out-of-bound cap rejects it all.
+    function test_submit_revertsWhenStewardRejects() public {
+        vm.prank(guardian);
+        steward.pause();
+        _expectSubmitRevert(validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.StewardPaused.selector));
+        vm.prank(guardian);
+        steward.unpause();
+        IRiskOracle.Update memory update = validUpdate();
+        update.params.supplyCap = 2_000_000;
+        _expectSubmitRevert(
+            update,
+            fixtureProof,
+            abi.encodeWithSelector(Errors.BoundExceeded.selector, uint8(3), START_SUPPLY_CAP, START_SUPPLY_CAP * 2)
+        );
         assertEq(oracle.marketState(asset).epoch, 0, "state must not change");
     }
 
-    function test_submit_revertsForUninitialisedReserve() public {
+    /* ------------------------------------ governance ------------------------------------ */
+
+    function test_setKeeper_onlyOwnerNonZero() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        vm.prank(stranger);
+        oracle.setKeeper(stranger, true);
+        vm.expectRevert(Errors.ZeroAddress.selector);
+        vm.prank(owner);
+        oracle.setKeeper(address(0), true);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit Events.KeeperSet(stranger, true);
+        vm.prank(owner);
+        oracle.setKeeper(stranger, true);
+        assertTrue(oracle.isKeeper(stranger), "added");
+    }
+
+    function test_registry_onlyOwnerSchedules() public {
+        IRiskOracle.Model memory m = fixtureModel();
+        vm.startPrank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        oracle.scheduleRegisterModel(2, m);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        oracle.scheduleRetireModel(MODEL_ID);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        oracle.scheduleConfigureMarket(asset, marketConfig());
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        oracle.cancel(bytes32(0));
+        vm.stopPrank();
+    }
+
+    function test_registry_rejectsInvalidModels() public {
+        IRiskOracle.Model memory m = fixtureModel();
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 0));
+        oracle.scheduleRegisterModel(0, m);
+        m.verifier = address(0);
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 2));
+        oracle.scheduleRegisterModel(2, m);
+        m = fixtureModel();
+        m.batchSize = 0;
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 2));
+        oracle.scheduleRegisterModel(2, m);
+        m = fixtureModel();
+        m.outputScaleBits = 65;
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 2));
+        oracle.scheduleRegisterModel(2, m);
+        vm.stopPrank();
+    }
+
+    /// @notice Nothing changes a model's verifier in place: a registered id cannot be registered again,
+    ///         not even after retirement.
+    function test_registry_neverReplacesAVerifier() public {
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = stranger;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.ModelAlreadyRegistered.selector, MODEL_ID));
+        oracle.scheduleRegisterModel(MODEL_ID, m);
+
+        vm.prank(owner);
+        oracle.scheduleRetireModel(MODEL_ID);
+        vm.warp(block.timestamp + TIMELOCK);
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit Events.ModelRetired(MODEL_ID);
+        oracle.retireModel(MODEL_ID);
+        assertFalse(oracle.model(MODEL_ID).active, "retired");
+        assertEq(oracle.model(MODEL_ID).verifier, address(verifier), "verifier kept for the record");
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.ModelAlreadyRegistered.selector, MODEL_ID));
+        oracle.scheduleRegisterModel(MODEL_ID, m);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.ModelNotActive.selector, MODEL_ID));
+        oracle.scheduleRetireModel(MODEL_ID);
+    }
+
+    function test_registry_timelockAndCancel() public {
+        IRiskOracle.Model memory m = fixtureModel();
+        bytes32 id = oracle.operationId(oracle.OP_REGISTER_MODEL(), abi.encode(uint32(2), m));
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationNotScheduled.selector, id));
+        oracle.registerModel(2, m);
+
+        vm.expectEmit(true, true, true, true, address(oracle));
+        emit Events.OperationScheduled(id, oracle.OP_REGISTER_MODEL(), NOW + TIMELOCK);
+        vm.prank(owner);
+        assertEq(oracle.scheduleRegisterModel(2, m), id);
+        assertEq(oracle.readyAt(id), NOW + TIMELOCK);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationAlreadyScheduled.selector, id));
+        oracle.scheduleRegisterModel(2, m);
+
+        vm.warp(NOW + TIMELOCK - 1);
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationNotReady.selector, id, NOW + TIMELOCK));
+        oracle.registerModel(2, m);
+
+        vm.prank(owner);
+        oracle.cancel(id);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationNotScheduled.selector, id));
+        oracle.cancel(id);
+        vm.warp(NOW + TIMELOCK);
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationNotScheduled.selector, id));
+        oracle.registerModel(2, m);
+
+        // Scheduled again, it executes after the full delay, once.
+        vm.prank(owner);
+        oracle.scheduleRegisterModel(2, m);
+        vm.warp(block.timestamp + TIMELOCK);
+        vm.prank(stranger);
+        oracle.registerModel(2, m);
+        assertTrue(oracle.model(2).active, "registered by anyone after the delay");
+        vm.expectRevert(abi.encodeWithSelector(Errors.OperationNotScheduled.selector, id));
+        oracle.registerModel(2, m);
+    }
+
+    function test_registry_rejectsInvalidMarketConfigs() public {
+        IRiskOracle.MarketConfig memory c = marketConfig();
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidMarketConfig.selector, address(0)));
+        oracle.scheduleConfigureMarket(address(0), c);
+        c.priceSource = address(0);
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidMarketConfig.selector, asset));
+        oracle.scheduleConfigureMarket(asset, c);
+        c = marketConfig();
+        c.maxDataAge = 0;
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidMarketConfig.selector, asset));
+        oracle.scheduleConfigureMarket(asset, c);
+        c = marketConfig();
+        c.priceToleranceBps = 10_001;
+        vm.expectRevert(abi.encodeWithSelector(Errors.InvalidMarketConfig.selector, asset));
+        oracle.scheduleConfigureMarket(asset, c);
+        // A market may only pin an active model, checked when the change executes.
+        c = marketConfig();
+        c.modelId = 42;
+        oracle.scheduleConfigureMarket(asset, c);
+        vm.stopPrank();
+        vm.warp(block.timestamp + TIMELOCK);
+        vm.expectRevert(abi.encodeWithSelector(Errors.ModelNotActive.selector, 42));
+        oracle.configureMarket(asset, c);
+    }
+
+    /* -------------------------------------- fuzz -------------------------------------- */
+
+    /// @notice Random proof bytes never pass.
+    function testFuzz_submit_randomProofRejected(bytes memory proof) public {
+        vm.assume(keccak256(proof) != keccak256(fixtureProof));
+        _expectSubmitRevert(validUpdate(), proof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+    }
+
+    /// @notice The price binding accepts exactly the claimed prices within the tolerance.
+    function testFuzz_submit_priceTolerance(uint256 claimed) public {
+        claimed = bound(claimed, 1, 2 * PRICE);
         IRiskOracle.Update memory update = validUpdate();
-        update.asset = makeAddr("unknown asset");
-        vm.expectRevert(abi.encodeWithSelector(Errors.ReserveNotInitialized.selector, update.asset));
-        vm.prank(keeper);
-        oracle.submit(update, fixtureProof);
-    }
-
-    /* ----------------------------------- constructor ----------------------------------- */
-
-    function test_constructor_revertsOnZeroAddresses() public {
-        vm.expectRevert(Errors.ZeroAddress.selector);
-        new RiskOracle(address(0), address(configurator), keeper, 11, 64, MAX_DATA_AGE);
-        vm.expectRevert(Errors.ZeroAddress.selector);
-        new RiskOracle(address(verifier), address(0), keeper, 11, 64, MAX_DATA_AGE);
-        vm.expectRevert(Errors.ZeroAddress.selector);
-        new RiskOracle(address(verifier), address(configurator), address(0), 11, 64, MAX_DATA_AGE);
-    }
-
-    function test_constructor_revertsOnBadShape() public {
-        vm.expectRevert(Errors.ZeroBatchSize.selector);
-        new RiskOracle(address(verifier), address(configurator), keeper, 11, 0, MAX_DATA_AGE);
-        vm.expectRevert(abi.encodeWithSelector(Errors.OutputScaleTooLarge.selector, uint8(65)));
-        new RiskOracle(address(verifier), address(configurator), keeper, 65, 64, MAX_DATA_AGE);
+        update.collateralPrice = claimed;
+        uint256 onChain = PRICE;
+        uint256 diff = claimed > onChain ? claimed - onChain : onChain - claimed;
+        if (diff * 10_000 > onChain * PRICE_TOLERANCE_BPS) {
+            _expectSubmitRevert(
+                update, fixtureProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, claimed, onChain)
+            );
+        } else {
+            _submit(update, fixtureProof);
+            assertEq(oracle.marketState(asset).collateralPrice, claimed);
+        }
     }
 
     /* ------------------------------------- helpers ------------------------------------- */

@@ -2,11 +2,11 @@
 pragma solidity 0.8.20;
 
 import {Test} from "./utils/Test.sol";
+import {AaveValidation} from "./utils/MockAave.sol";
 
 import {Errors} from "../src/libraries/Errors.sol";
 import {FixedPoint} from "../src/libraries/FixedPoint.sol";
 import {RiskRule} from "../src/libraries/RiskRule.sol";
-import {ReserveConfigurator} from "../src/ReserveConfigurator.sol";
 
 /// @dev Exposes the library's internal functions so reverts happen one call deeper than the test.
 contract RiskRuleHarness {
@@ -33,11 +33,9 @@ contract RiskRuleTest is Test {
     uint256 internal constant ONE = uint256(1) << SCALE;
 
     RiskRuleHarness internal harness;
-    ReserveConfigurator internal configurator;
 
     function setUp() public {
         harness = new RiskRuleHarness();
-        configurator = new ReserveConfigurator(address(this));
     }
 
     /* ------------------------------------- vectors ------------------------------------- */
@@ -112,11 +110,26 @@ contract RiskRuleTest is Test {
         assertEq(FixedPoint.mulDivUp(type(uint256).max, 1, 1), type(uint256).max);
     }
 
+    /// @notice The test helper validates like Aave v3 (the property the fuzz test below relies on).
+    function test_aaveValidation_edgeCases() public pure {
+        assertFalse(AaveValidation.isValidConfiguration(8_600, 8_500, 10_500), "ltv above lt");
+        assertFalse(AaveValidation.isValidConfiguration(7_000, 7_500, 10_000), "bonus not above 100%");
+        assertFalse(AaveValidation.isValidConfiguration(9_000, 9_600, 10_500), "lt x bonus = 10_080");
+        assertFalse(AaveValidation.isValidConfiguration(0, 0, 10_500), "disabled with a bonus");
+        assertFalse(AaveValidation.isValidConfiguration(70_000, 70_000, 10_500), "not 16-bit");
+        assertTrue(AaveValidation.isValidConfiguration(0, 0, 0), "collateral disabled");
+        // percentMul rounds half up: 9_524 * 10_500 -> 10_000.2 -> 10_000 (accepted).
+        assertTrue(AaveValidation.isValidConfiguration(9_000, 9_524, 10_500), "10_000.2");
+        // 9_995 * 10_005 -> 9_999.9975 -> 10_000 (accepted); 9_996 * 10_005 -> 10_000.998 -> 10_001.
+        assertTrue(AaveValidation.isValidConfiguration(9_995, 9_995, 10_005), "half up to 10_000");
+        assertFalse(AaveValidation.isValidConfiguration(9_996, 9_996, 10_005), "10_001");
+    }
+
     /* -------------------------------------- fuzz -------------------------------------- */
 
     /// @notice More risk never raises the LTV; LTV in [5000, 8000]; LT = LTV + 500; the bonus is
     ///         constant; riskBps is the rounded-up mean; and the configurator accepts the result.
-    function testFuzz_params_properties(uint256 n, uint256 sumA, uint256 sumB) public view {
+    function testFuzz_params_properties(uint256 n, uint256 sumA, uint256 sumB) public pure {
         n = bound(n, 1, type(uint16).max);
         sumA = bound(sumA, 0, n * ONE);
         sumB = bound(sumB, sumA, n * ONE);
@@ -136,7 +149,7 @@ contract RiskRuleTest is Test {
         // riskBps = ceil(sum * 10_000 / (n * ONE)): the smallest value not below the exact mean.
         assertGe(uint256(riskA) * n * ONE, sumA * RiskRule.BPS, "riskBps >= mean");
         if (riskA > 0) assertLe((uint256(riskA) - 1) * n * ONE, sumA * RiskRule.BPS - 1, "riskBps < mean + 1");
-        assertTrue(configurator.isValidConfiguration(ltvA, ltA, bonusA), "Aave validation accepts the result");
+        assertTrue(AaveValidation.isValidConfiguration(ltvA, ltA, bonusA), "Aave validation accepts the result");
     }
 
     /// @notice The array entry point agrees with the sum entry point.

@@ -2,92 +2,173 @@
 pragma solidity ^0.8.20;
 
 /// @title IRiskOracle
-/// @notice A feed of proof-checked collateral parameters. For each reserve (`asset`) the keeper
-///         submits, once per epoch, the liquidation probabilities that an ezkl-proven model computed
-///         for a batch of positions, together with the parameters the public `RiskRule` derives from
-///         them. The oracle checks the batch, the epoch, the data's age, the rule and the proof, stores
-///         the result and pushes the parameters to a configurator with Aave v3's
-///         `configureReserveAsCollateral` signature.
+/// @notice A feed of proof-checked risk scores and collateral parameters, one state per market (an
+///         Aave reserve, named by its underlying asset). Registered keepers submit, once per epoch, the
+///         scores an ezkl-proven model computed for a batch of positions together with the parameters
+///         the public `RiskRule` derives from them; the oracle checks the update against the proof, the
+///         model registry, the market's freshness and price-binding rules, stores it and queues the
+///         parameters in the `AaveRiskSteward`, which applies them to Aave within its bounds.
 /// @dev What a verified update proves, and what it does not:
-///      - Proven: the scores are the outputs of the committed model (weights fixed in the circuit,
-///        i.e. in the verifier's verifying key) on SOME private inputs of the batch's shape.
-///      - Checked on-chain: the scores are probabilities, the parameters are `RiskRule`'s output for
-///        those very scores (the scores are the verifier's public instances, so they cannot differ),
-///        the epoch moves forward and the claimed data time is recent.
-///      - NOT proven: that the private inputs are the chain's real positions at `dataTimestamp`, nor
-///        that `dataTimestamp` is true. Both are trusted to the keeper until input binding lands.
+///      - Proven (SNARK): the scores are the outputs of the registered model (its weights are fixed in the
+///        verifier's verifying key) on SOME private inputs of the batch's shape; with a model whose
+///        layout is `PriceThenScores`, also that those inputs were computed at the collateral price the
+///        update claims (the circuit exposes it as public instance 0).
+///      - Checked on-chain: the scores are probabilities and are the proof's public instances (so they
+///        cannot differ); the LTV, LT and bonus are `RiskRule`'s output for them; the epoch moves
+///        forward; the data time and block are not in the future and not older than the market's
+///        `maxDataAge`; the model is registered, active and the one the market pins; the claimed
+///        collateral price is within `priceToleranceBps` of the market's Chainlink-style aggregator
+///        at submission (input binding).
+///      - NOT proven: that the private inputs are the chain's real positions at `dataBlock`. Until the
+///        circuit exposes the remaining chain-readable inputs as public instances (issue 9), that is
+///        trusted to the keeper; the steward's bounds cap what a wrong input can do.
+///      - Not proven either: the supply and borrow caps an update carries. They are keeper-chosen and
+///        bounded by the steward only (relative bounds per delay window); `KEEP_CURRENT` leaves them.
 interface IRiskOracle {
-    /// @notice One parameter update for one reserve, as the keeper submits it.
-    /// @param asset The reserve whose parameters move.
-    /// @param epoch Strictly increasing per asset; the first accepted epoch must be above 0.
-    /// @param dataTimestamp Unix time of the data the scores were computed from.
-    /// @param scores The proof's public outputs, in order: round(p * 2^outputScaleBits), p in [0, 1].
-    /// @param ltv Loan-to-value in bps; must equal `RiskRule.params(scores)`.
-    /// @param liquidationThreshold Liquidation threshold in bps; must equal the rule's.
-    /// @param liquidationBonus Liquidation bonus in bps; must equal the rule's.
-    struct Update {
-        address asset;
-        uint64 epoch;
-        uint64 dataTimestamp;
-        uint256[] scores;
+    /// @notice How a model's public instances are laid out.
+    /// @dev `ScoresOnly`: instances = scores (today's circuits). `PriceThenScores`: instance 0 is the
+    ///      collateral price the circuit's inputs were computed at, then the scores (issue 9). The oracle
+    ///      builds the instances from the update, so the same `submit` serves both layouts.
+    enum InstanceLayout {
+        ScoresOnly,
+        PriceThenScores
+    }
+
+    /// @notice A registered model.
+    /// @param verifier The ezkl `Halo2Verifier` of the model (verifying key in its bytecode).
+    /// @param featureSchemaHash keccak256 of the model's feature schema (names, order, units, preprocessing).
+    /// @param outputScaleBits The model's output scale: a score of 2^outputScaleBits means probability 1.
+    /// @param batchSize The number of scores per proof.
+    /// @param horizon The scores' horizon in seconds (e.g. 7 days for a 7-day liquidation probability).
+    /// @param layout How the verifier's public instances are laid out.
+    /// @param active True from registration until retirement (retirement is final).
+    struct Model {
+        address verifier;
+        bytes32 featureSchemaHash;
+        uint8 outputScaleBits;
+        uint16 batchSize;
+        uint32 horizon;
+        InstanceLayout layout;
+        bool active;
+    }
+
+    /// @notice A market's feed rules.
+    /// @param modelId The model whose proofs the market accepts.
+    /// @param maxDataAge The oldest data, in seconds before the block, an update may be computed from.
+    /// @param priceSource A Chainlink-style aggregator (`latestRoundData`) of the collateral's price: the
+    ///        one Aave's oracle reads for the reserve.
+    /// @param priceToleranceBps How far, in bps of the on-chain price, the update's claimed price may be.
+    struct MarketConfig {
+        uint32 modelId;
+        uint64 maxDataAge;
+        address priceSource;
+        uint16 priceToleranceBps;
+    }
+
+    /// @notice The parameters an update proposes.
+    /// @param ltv Loan-to-value, bps; must equal `RiskRule.params(scores)`.
+    /// @param liquidationThreshold Liquidation threshold, bps; must equal the rule's.
+    /// @param liquidationBonus Liquidation bonus, bps; must equal the rule's.
+    /// @param supplyCap Aave supply cap in whole tokens or the steward's `KEEP_CURRENT` (not proven).
+    /// @param borrowCap Aave borrow cap in whole tokens or `KEEP_CURRENT` (not proven).
+    struct Params {
         uint16 ltv;
         uint16 liquidationThreshold;
         uint16 liquidationBonus;
+        uint64 supplyCap;
+        uint64 borrowCap;
     }
 
-    /// @notice The last applied update of a reserve (all zero before the first).
-    /// @param epoch The epoch of the last applied update.
+    /// @notice One update of one market, as a keeper submits it.
+    /// @param market The reserve (underlying asset) whose parameters move.
+    /// @param modelId The model that produced the scores.
+    /// @param epoch Strictly increasing per market; the first accepted epoch must be above 0.
+    /// @param dataTimestamp Unix time of the data the scores were computed from.
+    /// @param dataBlock Block number of that data.
+    /// @param validUntil The last second at which the update may be accepted (and executed by the steward).
+    /// @param collateralPrice The collateral price the inputs were computed at, in the price source's units.
+    /// @param scores The proof's outputs, in order: round(p * 2^outputScaleBits), p in [0, 1].
+    /// @param params The proposed parameters.
+    struct Update {
+        address market;
+        uint32 modelId;
+        uint64 epoch;
+        uint64 dataTimestamp;
+        uint64 dataBlock;
+        uint40 validUntil;
+        uint256 collateralPrice;
+        uint256[] scores;
+        Params params;
+    }
+
+    /// @notice The last accepted update of a market (all zero before the first).
+    /// @param epoch The epoch of the last accepted update.
     /// @param dataTimestamp The data time it claimed.
-    /// @param updatedAt The block timestamp at which it was applied.
-    /// @param ltv The loan-to-value it set, in bps.
-    /// @param liquidationThreshold The liquidation threshold it set, in bps.
-    /// @param liquidationBonus The liquidation bonus it set, in bps.
+    /// @param dataBlock The data block it claimed.
+    /// @param updatedAt The block timestamp at which it was accepted.
+    /// @param modelId The model that produced it.
     /// @param riskBps The batch's mean probability, in bps, rounded up.
+    /// @param params The parameters it proposed (queued in the steward).
+    /// @param collateralPrice The claimed collateral price (checked against the aggregator).
+    /// @param scoresHash keccak256(abi.encodePacked(scores)); the scores themselves are in the event.
     /// @param proofHash keccak256 of the proof bytes.
     /// @param publisher The keeper that submitted it.
+    /// @param stewardUpdateId The id of the update queued in the steward.
     struct MarketState {
         uint64 epoch;
         uint64 dataTimestamp;
+        uint64 dataBlock;
         uint64 updatedAt;
-        uint16 ltv;
-        uint16 liquidationThreshold;
-        uint16 liquidationBonus;
+        uint32 modelId;
         uint16 riskBps;
+        Params params;
+        uint256 collateralPrice;
+        bytes32 scoresHash;
         bytes32 proofHash;
         address publisher;
+        uint256 stewardUpdateId;
     }
 
-    /// @notice Verifies and applies one update, then forwards its parameters to the configurator.
-    /// @dev Checks, in this order (the first failure reverts): the caller is the keeper
-    ///      (`NotKeeper`); `scores.length == batchSize` (`BatchSizeMismatch`); every score is at most
-    ///      2^outputScaleBits (`ScoreOutOfRange`); `epoch` is above the asset's last epoch
-    ///      (`StaleEpoch`); `dataTimestamp <= block.timestamp` (`FutureData`) and
-    ///      `block.timestamp - dataTimestamp <= maxDataAge` (`StaleData`); the parameters equal
-    ///      `RiskRule`'s (`ParamsMismatch`); the verifier accepts `proof` with `scores` as its public
-    ///      instances (`InvalidProof`). Then it stores the `MarketState`, emits `UpdateApplied` and
-    ///      calls `configureReserveAsCollateral`; a revert there reverts the whole update.
+    /// @notice Verifies and records one update, then queues its parameters in the steward.
+    /// @dev Who may submit: registered keepers only. Whoever can trigger a liquidation-threshold cut can
+    ///      liquidate in the same transaction; permissionless submission would hand the choice of which
+    ///      valid, fresh proof lands and when to anyone. With registered keepers that choice stays with
+    ///      accountable operators, and `submit` itself moves nothing in Aave: it only queues in the
+    ///      steward, where the change is public for `executionDelay`, bounded (e.g. 50 bps per 3 days)
+    ///      and can be disabled by the guardian.
+    ///
+    ///      Checks, in this order (the first failure reverts): caller is a keeper (`NotKeeper`); market
+    ///      configured (`MarketNotConfigured`); model is the market's (`WrongModel`) and active
+    ///      (`ModelNotActive`); `validUntil >= block.timestamp` (`UpdateExpired`); scores count equals
+    ///      the model's batch (`BatchSizeMismatch`) and each is at most 2^outputScaleBits
+    ///      (`ScoreOutOfRange`); epoch above the market's last (`StaleEpoch`); data time and block not
+    ///      in the future (`FutureData`) and not older than `maxDataAge` (`StaleData`); claimed price
+    ///      within tolerance of the aggregator (`InvalidOnChainPrice`, `PriceMismatch`); LTV/LT/bonus
+    ///      equal `RiskRule`'s (`ParamsMismatch`); the verifier accepts the proof with the instances
+    ///      built from the update (`InvalidProof`). Then it stores the state, emits `UpdateAccepted` and
+    ///      calls the steward's `queue`; a revert there (bounds, delay, pause, restriction) reverts all.
     /// @param update The update; see `Update`.
     /// @param proof The ezkl proof bytes (`hex_proof` of proof.json).
     function submit(Update calldata update, bytes calldata proof) external;
 
-    /// @notice The last applied update of `asset`; all fields zero if none was applied.
-    function marketState(address asset) external view returns (MarketState memory);
+    /// @notice The last accepted update of `market`; all fields zero if none was accepted.
+    function marketState(address market) external view returns (MarketState memory);
 
-    /// @notice The ezkl `Halo2Verifier` of the model whose outputs this oracle accepts.
-    function verifier() external view returns (address);
+    /// @notice Registered model `modelId` (all zero if none).
+    function model(uint32 modelId) external view returns (Model memory);
 
-    /// @notice The contract receiving `configureReserveAsCollateral` (Aave v3's signature).
-    function configurator() external view returns (address);
+    /// @notice The feed rules of `market` (all zero if not configured).
+    function marketConfig(address market) external view returns (MarketConfig memory);
 
-    /// @notice The only address allowed to call `submit`.
-    function keeper() external view returns (address);
+    /// @notice Whether `account` may submit.
+    function isKeeper(address account) external view returns (bool);
 
-    /// @notice The model's output scale: a score of 2^outputScaleBits means probability 1.
-    function outputScaleBits() external view returns (uint8);
+    /// @notice The steward that receives every accepted update.
+    function steward() external view returns (address);
 
-    /// @notice The number of scores per update (the circuit's number of public outputs).
-    function batchSize() external view returns (uint16);
+    /// @notice Seconds between scheduling a registry or market change and executing it.
+    function timelockDelay() external view returns (uint64);
 
-    /// @notice The oldest data, in seconds before the block, an update may be computed from.
-    function maxDataAge() external view returns (uint64);
+    /// @notice When a scheduled operation becomes executable (0 if not scheduled).
+    function readyAt(bytes32 operationId) external view returns (uint64);
 }

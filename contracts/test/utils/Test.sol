@@ -8,6 +8,7 @@ pragma solidity ^0.8.20;
 interface Vm {
     // Environment
     function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;
@@ -41,14 +42,97 @@ interface Vm {
     function assertEq(uint256 left, uint256 right, string calldata error) external pure;
     function assertEq(address left, address right) external pure;
     function assertEq(bytes32 left, bytes32 right) external pure;
+    function assertEq(bytes32 left, bytes32 right, string calldata error) external pure;
+    function assertEq(bool left, bool right, string calldata error) external pure;
+    function assertEq(address left, address right, string calldata error) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata error) external pure;
     function assertLe(uint256 left, uint256 right, string calldata error) external pure;
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
 }
 
-/// @notice A minimal test base: the cheatcode handle, assertion shorthands and `bound`.
-abstract contract Test {
+/// @notice The target lists forge's invariant runner reads from a test contract, as forge-std's
+///         `StdInvariant` declares them: forge calls `targetContracts()`, `targetSelectors()`,
+///         `targetSenders()` and `excludeContracts()` by these exact signatures when they exist.
+abstract contract StdInvariantLite {
+    /// @notice A contract and the functions of it the fuzzer may call (forge-std's `FuzzSelector`).
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    address[] private _targetedContracts;
+    address[] private _excludedContracts;
+    address[] private _targetedSenders;
+    FuzzSelector[] private _targetedSelectors;
+
+    /// @notice Restricts the invariant fuzzer to `target` (call once per handler).
+    function targetContract(address target) internal {
+        _targetedContracts.push(target);
+    }
+
+    /// @notice Keeps the fuzzer away from `target`.
+    function excludeContract(address target) internal {
+        _excludedContracts.push(target);
+    }
+
+    /// @notice Restricts the fuzzer to these functions of `selector.addr`.
+    function targetSelector(FuzzSelector memory selector) internal {
+        _targetedSelectors.push(selector);
+    }
+
+    /// @notice Makes the fuzzer call from `sender` (else it picks random senders).
+    function targetSender(address sender) internal {
+        _targetedSenders.push(sender);
+    }
+
+    /// @notice Read by forge.
+    function targetContracts() public view returns (address[] memory) {
+        return _targetedContracts;
+    }
+
+    /// @notice Read by forge.
+    function excludeContracts() public view returns (address[] memory) {
+        return _excludedContracts;
+    }
+
+    /// @notice Read by forge.
+    function targetSenders() public view returns (address[] memory) {
+        return _targetedSenders;
+    }
+
+    /// @notice Read by forge.
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetedSelectors;
+    }
+}
+
+/// @notice A minimal test base: the cheatcode handle, assertion shorthands, `bound` and the
+///         invariant-target helpers.
+abstract contract Test is StdInvariantLite {
     /// @dev address(uint160(uint256(keccak256("hevm cheat code")))).
     Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
+
+    /// @notice A deterministic address with a label, like forge-std's `makeAddr`.
+    function makeAddr(string memory name) internal returns (address account) {
+        account = vm.addr(uint256(keccak256(bytes(name))));
+        vm.label(account, name);
+    }
+
+    function assertEq(bytes32 left, bytes32 right, string memory error) internal pure {
+        vm.assertEq(left, right, error);
+    }
+
+    function assertEq(bool left, bool right, string memory error) internal pure {
+        vm.assertEq(left, right, error);
+    }
+
+    function assertEq(address left, address right, string memory error) internal pure {
+        vm.assertEq(left, right, error);
+    }
+
+    function assertLt(uint256 left, uint256 right, string memory error) internal pure {
+        vm.assertLt(left, right, error);
+    }
 
     function assertTrue(bool condition, string memory error) internal pure {
         vm.assertTrue(condition, error);
