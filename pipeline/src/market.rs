@@ -146,13 +146,27 @@ pub fn aave_snapshot(
     symbols: &[(String, String, u8)],
     t: u64,
 ) -> Result<MarketSnapshot> {
-    let mut bonus: HashMap<&str, u16> = HashMap::new();
+    let mut bonus = HashMap::new();
     for r in records.iter().take_while(|r| r.meta.block_number <= state.block) {
-        if let AaveEvent::CollateralConfigurationChanged { asset, liquidation_bonus, .. } = &r.event
-        {
-            bonus.insert(asset.as_str(), bps(*liquidation_bonus));
-        }
+        note_bonus(&mut bonus, r);
     }
+    snapshot_with(state, &bonus, symbols, t, (t / DAY) as i64)
+}
+
+/// Records the liquidation bonus of a `CollateralConfigurationChanged` event.
+fn note_bonus(bonus: &mut HashMap<String, u16>, r: &Record) {
+    if let AaveEvent::CollateralConfigurationChanged { asset, liquidation_bonus, .. } = &r.event {
+        bonus.insert(asset.clone(), bps(*liquidation_bonus));
+    }
+}
+
+fn snapshot_with(
+    state: &MarketState,
+    bonus: &HashMap<String, u16>,
+    symbols: &[(String, String, u8)],
+    t: u64,
+    day: i64,
+) -> Result<MarketSnapshot> {
     let mut assets = Vec::new();
     let mut index = Vec::new();
     for (asset, symbol, decimals) in symbols {
@@ -163,7 +177,7 @@ pub fn aave_snapshot(
             price,
             ltv_bps: bps(reserve.ltv),
             liquidation_threshold_bps: bps(reserve.liquidation_threshold),
-            liquidation_bonus_bps: bonus.get(asset.as_str()).copied().unwrap_or(0),
+            liquidation_bonus_bps: bonus.get(asset).copied().unwrap_or(0),
         });
         index.push((asset.as_str(), reserve, *decimals));
     }
@@ -195,7 +209,7 @@ pub fn aave_snapshot(
             accounts.push(acc);
         }
     }
-    Ok(MarketSnapshot { day: (t / DAY) as i64, timestamp: t, assets, accounts })
+    Ok(MarketSnapshot { day, timestamp: t, assets, accounts })
 }
 
 /// `(asset, symbol, decimals)` of every reserve of a dataset, in its metadata order.
@@ -225,25 +239,31 @@ pub fn aave_snapshot_at(data: &Dataset, block: u64, timestamp: u64) -> Result<Ma
 pub fn aave_daily_snapshots(data: &Dataset) -> Result<Vec<MarketSnapshot>> {
     let symbols = dataset_symbols(data);
     let mut state = MarketState::new(&data.checkpoint);
+    let mut bonus = HashMap::new();
     let mut out = Vec::new();
     let Some(first) = data.records.first() else { return Ok(out) };
     let mut day = first.meta.block_timestamp / DAY;
-    let flush = |state: &MarketState, day: u64, out: &mut Vec<MarketSnapshot>| -> Result<()> {
+    let flush = |state: &MarketState,
+                 bonus: &HashMap<String, u16>,
+                 day: u64,
+                 out: &mut Vec<MarketSnapshot>|
+     -> Result<()> {
         let priced = state.reserves.keys().all(|a| state.price(a).is_ok());
         if priced && !state.reserves.is_empty() {
-            out.push(aave_snapshot(state, &data.records, &symbols, (day + 1) * DAY)?);
+            out.push(snapshot_with(state, bonus, &symbols, (day + 1) * DAY, day as i64)?);
         }
         Ok(())
     };
     for r in &data.records {
         let d = r.meta.block_timestamp / DAY;
         while d > day {
-            flush(&state, day, &mut out)?;
+            flush(&state, &bonus, day, &mut out)?;
             day += 1;
         }
         state.apply(r)?;
+        note_bonus(&mut bonus, r);
     }
-    flush(&state, day, &mut out)?;
+    flush(&state, &bonus, day, &mut out)?;
     Ok(out)
 }
 

@@ -94,6 +94,8 @@ async fn risk_on_a_simulated_aave_market() {
     let total = |s: &market::MarketSnapshot| -> f64 {
         s.accounts.iter().flat_map(|a| a.debt.iter().zip(&s.assets).map(|(d, x)| d * x.price)).sum()
     };
+    assert_eq!(days.last().unwrap().day, snap.day);
+    assert!(days.windows(2).all(|w| w[1].day == w[0].day + 1));
     let (end, now) = (total(days.last().unwrap()), total(&snap));
     assert!(end >= now && end <= now * 1.001, "{end} vs {now}");
 
