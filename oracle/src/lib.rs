@@ -9,6 +9,7 @@
 //!   [`chain::OracleClient`], the one code path that submits proof-checked updates.
 //! - [`solc`]: compiles generated Solidity (the ezkl verifier) with the project's offline solc.
 //! - [`ingest`]: Aave v3 logs from a JSON-RPC endpoint into partitioned Parquet, resumable.
+//! - [`keeper`]: the keeper service's configuration and epoch ledger.
 //! - [`demo`]: the end-to-end walk through every layer that `zkrisk demo` runs.
 //!
 //! ```no_run
@@ -25,6 +26,7 @@ pub mod chain;
 pub mod demo;
 mod error;
 pub mod ingest;
+pub mod keeper;
 pub mod prover;
 pub mod solc;
 

@@ -1,0 +1,514 @@
+//! `keeper.toml`: the keeper's configuration, read once at start and checked whole before
+//! anything runs. Every error names the key (`feed[1].schedule`, `chain.oracle`, …) and what is
+//! wrong with it. Secrets (RPC URLs with keys, keystore passwords, private keys) are never in the
+//! file itself: the file names an environment variable or a file that holds them, and
+//! [`Secret`] never prints its value.
+//!
+//! ```toml
+//! [chain]
+//! rpc_url_env = "ZKRISK_RPC_URL"      # or rpc_url = "http://127.0.0.1:8545" (no key in it)
+//! chain_id = 31337
+//! oracle = "0x…"                       # RiskOracle
+//! confirmations = 2
+//! max_fee_gwei = 150.0                 # EIP-1559 fee cap; replacements never exceed it
+//!
+//! [signer]
+//! keystore = "keeper.json"             # an encrypted JSON keystore (alloy's local signer)
+//! password_file = "keeper.password"    # or password_env = "ZKRISK_KEYSTORE_PASSWORD"
+//! # or: private_key_env = "ZKRISK_KEEPER_KEY"
+//!
+//! [store]
+//! path = ".zkrisk/keeper.sqlite"
+//!
+//! [observability]
+//! listen = "127.0.0.1:9464"            # /metrics, /healthz, /readyz
+//!
+//! [[feed]]
+//! name = "weth-7d"
+//! model = ".zkrisk/models/liquidation-7d"
+//! markets = ["WETH"]
+//! schedule = "0 0 * * * *"             # sec min hour day month weekday (UTC)
+//! max_data_age_seconds = 3600
+//! ```
+
+use std::{
+    collections::HashSet,
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use alloy::primitives::Address;
+use serde::Deserialize;
+
+/// A secret value: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What is wrong with a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key, or a value of the wrong type (the TOML
+    /// parser's message names the key and the line).
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key has a value the keeper cannot use.
+    #[error("{}: `{key}`: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, e.g. `feed[0].schedule`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// `[chain]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// RPC URL without secrets in it (use `rpc_url_env` for a URL that carries an API key).
+    pub rpc_url: Option<String>,
+    /// Environment variable holding the RPC URL.
+    pub rpc_url_env: Option<String>,
+    /// Chain id the keeper must find at the RPC (a guard against the wrong network).
+    pub chain_id: u64,
+    /// The `RiskOracle` address.
+    pub oracle: String,
+    /// Blocks after which a submission counts as confirmed.
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
+    /// EIP-1559 `maxFeePerGas` cap, gwei.
+    #[serde(default = "default_max_fee")]
+    pub max_fee_gwei: f64,
+    /// Seconds before an unmined transaction is replaced with bumped fees.
+    #[serde(default = "default_replace_after")]
+    pub replace_after_seconds: u64,
+}
+
+const fn default_confirmations() -> u64 {
+    2
+}
+const fn default_max_fee() -> f64 {
+    150.0
+}
+const fn default_replace_after() -> u64 {
+    60
+}
+
+/// `[signer]`: exactly one of a keystore (with a password file or env var) or a private key in
+/// an environment variable.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// Encrypted JSON keystore.
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore's password.
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the keystore's password.
+    pub password_env: Option<String>,
+    /// Environment variable holding a hex private key.
+    pub private_key_env: Option<String>,
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite ledger of epochs.
+    #[serde(default = "default_store")]
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: default_store() }
+    }
+}
+
+fn default_store() -> PathBuf {
+    PathBuf::from(".zkrisk/keeper.sqlite")
+}
+
+/// `[observability]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilityConfig {
+    /// Address of the metrics and health endpoints.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for ObservabilityConfig {
+    fn default() -> Self {
+        Self { listen: default_listen() }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9464".into()
+}
+
+/// One `[[feed]]`: a model scoring some markets on a schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Unique name (used in the ledger, logs and metrics).
+    pub name: String,
+    /// Directory of the trained model (as `zkrisk train` writes it).
+    pub model: PathBuf,
+    /// Reserves scored (symbols of the market, e.g. `WETH`).
+    pub markets: Vec<String>,
+    /// Cron expression with seconds (`sec min hour day month weekday`, UTC).
+    pub schedule: String,
+    /// Oldest data an update may carry; an epoch not on chain within it is skipped.
+    pub max_data_age_seconds: u64,
+}
+
+/// The whole file, as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[chain]`.
+    pub chain: ChainConfig,
+    /// `[signer]`.
+    pub signer: SignerConfig,
+    /// `[store]`.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// `[observability]`.
+    #[serde(default)]
+    pub observability: ObservabilityConfig,
+    /// `[[feed]]` tables.
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// Where the signing key comes from, resolved.
+#[derive(Debug)]
+pub enum KeySource {
+    /// A keystore and its password.
+    Keystore {
+        /// The keystore file (exists).
+        path: PathBuf,
+        /// Its password.
+        password: Secret,
+    },
+    /// A raw private key.
+    PrivateKey(Secret),
+}
+
+/// A configuration that passed every check: the only kind the keeper runs with.
+#[derive(Debug)]
+pub struct KeeperConfig {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// RPC URL (may hold an API key).
+    pub rpc_url: Secret,
+    /// Expected chain id.
+    pub chain_id: u64,
+    /// `RiskOracle`.
+    pub oracle: Address,
+    /// Confirmations.
+    pub confirmations: u64,
+    /// Fee cap, wei.
+    pub max_fee_wei: u128,
+    /// Replacement delay, seconds.
+    pub replace_after_seconds: u64,
+    /// Signing key source.
+    pub key: KeySource,
+    /// Ledger path (relative paths are relative to the configuration file).
+    pub store: PathBuf,
+    /// Metrics and health address.
+    pub listen: std::net::SocketAddr,
+    /// Feeds.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// Reads and checks a configuration file; `env` looks up environment variables (tests pass a
+/// map, the binary passes `std::env::var`).
+pub fn load(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<KeeperConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let raw: RawConfig = toml::from_str(&text)
+        .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+    check(path, raw, env)
+}
+
+fn check(
+    path: &Path,
+    raw: RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<KeeperConfig, ConfigError> {
+    let bad = |key: &str, reason: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        reason,
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let rel = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let from_env = |key: &str, var: &str| {
+        env(var)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| bad(key, format!("environment variable {var} is not set")))
+    };
+
+    let c = &raw.chain;
+    let rpc_url = match (&c.rpc_url, &c.rpc_url_env) {
+        (Some(url), None) => url.clone(),
+        (None, Some(var)) => from_env("chain.rpc_url_env", var)?,
+        _ => {
+            return Err(bad(
+                "chain.rpc_url",
+                "set exactly one of `rpc_url` and `rpc_url_env`".into(),
+            ));
+        }
+    };
+    if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
+        return Err(bad("chain.rpc_url", "must be an http:// or https:// URL".into()));
+    }
+    let oracle: Address = c
+        .oracle
+        .parse()
+        .map_err(|e| bad("chain.oracle", format!("`{}` is not an address ({e})", c.oracle)))?;
+    if oracle == Address::ZERO {
+        return Err(bad("chain.oracle", "the zero address".into()));
+    }
+    if !(c.max_fee_gwei.is_finite() && c.max_fee_gwei > 0.0) {
+        return Err(bad(
+            "chain.max_fee_gwei",
+            format!("{} is not a positive number", c.max_fee_gwei),
+        ));
+    }
+    if c.replace_after_seconds == 0 {
+        return Err(bad("chain.replace_after_seconds", "must be at least 1".into()));
+    }
+
+    let s = &raw.signer;
+    let key = match (&s.keystore, &s.private_key_env) {
+        (Some(keystore), None) => {
+            let keystore = rel(keystore);
+            if !keystore.is_file() {
+                return Err(bad(
+                    "signer.keystore",
+                    format!("{} does not exist", keystore.display()),
+                ));
+            }
+            let password = match (&s.password_file, &s.password_env) {
+                (Some(file), None) => {
+                    let file = rel(file);
+                    std::fs::read_to_string(&file)
+                        .map(|p| p.trim_end_matches(['\n', '\r']).to_string())
+                        .map_err(|e| {
+                            bad("signer.password_file", format!("{}: {e}", file.display()))
+                        })?
+                }
+                (None, Some(var)) => from_env("signer.password_env", var)?,
+                _ => {
+                    return Err(bad(
+                        "signer.password_file",
+                        "a keystore needs exactly one of `password_file` and `password_env`".into(),
+                    ));
+                }
+            };
+            KeySource::Keystore { path: keystore, password: Secret(password) }
+        }
+        (None, Some(var)) => {
+            if s.password_file.is_some() || s.password_env.is_some() {
+                return Err(bad("signer.password_file", "only used with `keystore`".into()));
+            }
+            KeySource::PrivateKey(Secret(from_env("signer.private_key_env", var)?))
+        }
+        _ => {
+            return Err(bad(
+                "signer",
+                "set exactly one of `keystore` and `private_key_env`".into(),
+            ));
+        }
+    };
+
+    let listen = raw.observability.listen.parse().map_err(|e| {
+        bad(
+            "observability.listen",
+            format!("`{}` is not host:port ({e})", raw.observability.listen),
+        )
+    })?;
+
+    if raw.feeds.is_empty() {
+        return Err(bad("feed", "no [[feed]] configured".into()));
+    }
+    let mut names = HashSet::new();
+    for (k, f) in raw.feeds.iter().enumerate() {
+        let key = |field: &str| format!("feed[{k}].{field}");
+        if f.name.is_empty()
+            || !f.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return Err(bad(
+                &key("name"),
+                format!("`{}`: use letters, digits, `-` and `_`", f.name),
+            ));
+        }
+        if !names.insert(f.name.as_str()) {
+            return Err(bad(&key("name"), format!("`{}` is used by another feed", f.name)));
+        }
+        if f.markets.is_empty() {
+            return Err(bad(&key("markets"), "no market".into()));
+        }
+        if f.max_data_age_seconds == 0 {
+            return Err(bad(&key("max_data_age_seconds"), "must be at least 1".into()));
+        }
+        tokio_cron_scheduler::Job::new_async(f.schedule.as_str(), |_, _| Box::pin(async {}))
+            .map_err(|e| {
+                bad(&key("schedule"), format!("`{}` is not a cron expression: {e}", f.schedule))
+            })?;
+    }
+
+    Ok(KeeperConfig {
+        path: path.to_path_buf(),
+        rpc_url: Secret(rpc_url),
+        chain_id: c.chain_id,
+        oracle,
+        confirmations: c.confirmations,
+        max_fee_wei: (c.max_fee_gwei * 1e9) as u128,
+        replace_after_seconds: c.replace_after_seconds,
+        key,
+        store: rel(&raw.store.path),
+        listen,
+        feeds: raw.feeds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const GOOD: &str = r#"
+[chain]
+rpc_url_env = "RPC"
+chain_id = 31337
+oracle = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+[signer]
+private_key_env = "KEY"
+
+[[feed]]
+name = "weth-7d"
+model = "models/weth"
+markets = ["WETH"]
+schedule = "0 0 * * * *"
+max_data_age_seconds = 3600
+"#;
+
+    fn load_str(text: &str, env: &[(&str, &str)]) -> Result<KeeperConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.toml");
+        std::fs::write(&path, text).unwrap();
+        let env: HashMap<String, String> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        load(&path, &|k| env.get(k).cloned())
+    }
+
+    const ENV: &[(&str, &str)] =
+        &[("RPC", "https://node.example/v2/SECRETKEY"), ("KEY", "0xSECRETHEX")];
+
+    #[test]
+    fn a_good_file_loads_and_never_prints_its_secrets() {
+        let c = load_str(GOOD, ENV).unwrap();
+        assert_eq!(c.chain_id, 31337);
+        assert_eq!(c.confirmations, 2);
+        assert_eq!(c.feeds[0].name, "weth-7d");
+        assert_eq!(c.rpc_url.expose(), "https://node.example/v2/SECRETKEY");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
+
+    #[test]
+    fn every_mistake_names_its_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "oracle = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
+                "oracle = \"0x12\"",
+                "chain.oracle",
+            ),
+            ("schedule = \"0 0 * * * *\"", "schedule = \"every hour\"", "feed[0].schedule"),
+            (
+                "max_data_age_seconds = 3600",
+                "max_data_age_seconds = 0",
+                "feed[0].max_data_age_seconds",
+            ),
+            ("markets = [\"WETH\"]", "markets = []", "feed[0].markets"),
+            ("rpc_url_env = \"RPC\"", "rpc_url_env = \"NOPE\"", "chain.rpc_url_env"),
+            ("private_key_env = \"KEY\"", "keystore = \"missing.json\"", "signer.keystore"),
+            ("private_key_env = \"KEY\"", "", "signer"),
+            ("chain_id = 31337", "chain_id = 31337\ncolour = \"blue\"", "colour"),
+            ("chain_id = 31337", "chain_id = \"mainnet\"", "chain_id"),
+        ];
+        for (from, to, key) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            let err = load_str(&text, ENV).expect_err(key).to_string();
+            assert!(err.contains(key) && err.contains("keeper.toml"), "{key}: {err}");
+            assert!(!err.contains("SECRET"), "{err}");
+        }
+    }
+
+    #[test]
+    fn two_feeds_may_not_share_a_name() {
+        let text = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[feed]]").unwrap()..]);
+        let err = load_str(&text, ENV).unwrap_err().to_string();
+        assert!(err.contains("feed[1].name") && err.contains("another feed"), "{err}");
+    }
+
+    #[test]
+    fn a_keystore_password_comes_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("pw"), "hunter2\n").unwrap();
+        let text = GOOD.replacen(
+            "private_key_env = \"KEY\"",
+            "keystore = \"k.json\"\npassword_file = \"pw\"",
+            1,
+        );
+        let path = dir.path().join("keeper.toml");
+        std::fs::write(&path, text).unwrap();
+        let c = load(&path, &|k| (k == "RPC").then(|| "http://127.0.0.1:8545".into())).unwrap();
+        match c.key {
+            KeySource::Keystore { path, password } => {
+                assert_eq!(path, dir.path().join("k.json"));
+                assert_eq!(password.expose(), "hunter2");
+            }
+            KeySource::PrivateKey(_) => panic!("expected a keystore"),
+        }
+        assert_eq!(c.store, dir.path().join(".zkrisk/keeper.sqlite"));
+    }
+}

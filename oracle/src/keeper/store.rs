@@ -1,0 +1,465 @@
+//! The keeper's epoch ledger in SQLite: what happened to every epoch of every feed, so that a
+//! restart at any point neither skips an epoch nor submits one twice.
+//!
+//! Every epoch moves through
+//! `pending → proven → submitted → confirmed`, or ends `skipped` with a reason. A move is a
+//! compare-and-set (`UPDATE … WHERE state = <expected>`) in one transaction: of two keepers (or two
+//! tasks) that try the same move, exactly one wins and the other gets [`StoreError::Conflict`].
+//! The on-chain epoch check of `RiskOracle` stays the last line of defence, not the first.
+//!
+//! Leases give one keeper at a time the right to work on a feed (two keepers with the same
+//! configuration on one host share the file; SQLite's locking makes the lease atomic). A lease
+//! expires unless renewed, so a crashed keeper's feed is picked up by the other.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Schema version stored in SQLite's `user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Where an epoch is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochState {
+    /// Planned: data block fixed, nothing proven yet.
+    Pending,
+    /// A proof exists (its hash is recorded).
+    Proven,
+    /// A transaction was sent (hash and nonce recorded); not yet confirmed.
+    Submitted,
+    /// The update is on chain with enough confirmations. Final.
+    Confirmed,
+    /// Given up (the reason is recorded). Final.
+    Skipped,
+}
+
+impl EpochState {
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Proven => "proven",
+            Self::Submitted => "submitted",
+            Self::Confirmed => "confirmed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "proven" => Self::Proven,
+            "submitted" => Self::Submitted,
+            "confirmed" => Self::Confirmed,
+            "skipped" => Self::Skipped,
+            _ => return None,
+        })
+    }
+
+    /// Whether nothing more can happen to the epoch.
+    pub const fn is_final(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Skipped)
+    }
+}
+
+/// One epoch of one feed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EpochRecord {
+    /// Feed name.
+    pub feed: String,
+    /// Epoch number.
+    pub epoch: u64,
+    /// Current state.
+    pub state: EpochState,
+    /// Block the epoch's data was read at.
+    pub data_block: u64,
+    /// Hash of the proof, once proven.
+    pub proof_hash: Option<String>,
+    /// Transaction hash, once submitted (the last one, after replacements).
+    pub tx_hash: Option<String>,
+    /// Nonce of the submission.
+    pub nonce: Option<u64>,
+    /// Block the update was mined in, once confirmed.
+    pub mined_block: Option<u64>,
+    /// Attempts made (failures retried).
+    pub attempts: u32,
+    /// Why the epoch was skipped, or the last error.
+    pub reason: Option<String>,
+    /// Unix seconds of the last change.
+    pub updated_at: u64,
+}
+
+/// What went wrong with the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file cannot be opened or is not a keeper ledger.
+    #[error("keeper store {}: {reason}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Another keeper or task moved the epoch first (or it is not in the expected state).
+    #[error("epoch {epoch} of feed `{feed}` is {found}, not {expected}")]
+    Conflict {
+        /// Feed.
+        feed: String,
+        /// Epoch.
+        epoch: u64,
+        /// The state the caller expected.
+        expected: &'static str,
+        /// The state found (`missing` when there is no such epoch).
+        found: String,
+    },
+    /// An SQLite error.
+    #[error("keeper store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Result alias of the ledger.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// Fields a transition may set; `None` leaves a column as it is.
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    /// Proof hash.
+    pub proof_hash: Option<String>,
+    /// Transaction hash.
+    pub tx_hash: Option<String>,
+    /// Nonce.
+    pub nonce: Option<u64>,
+    /// Mined block.
+    pub mined_block: Option<u64>,
+    /// Reason or last error.
+    pub reason: Option<String>,
+}
+
+/// The ledger. Cheap to share behind an `Arc`; each call is one short SQLite transaction.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Opens (creating if needed) the ledger at `path`, in WAL mode with a busy timeout so that
+    /// several keeper processes can share it.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| err(e.to_string()))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| err(format!("not an SQLite database ({e})")))?;
+        conn.pragma_update(None, "journal_mode", "wal").map_err(|e| err(e.to_string()))?;
+        match version {
+            0 => {
+                conn.execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS epochs (
+                         feed TEXT NOT NULL,
+                         epoch INTEGER NOT NULL,
+                         state TEXT NOT NULL,
+                         data_block INTEGER NOT NULL,
+                         proof_hash TEXT,
+                         tx_hash TEXT,
+                         nonce INTEGER,
+                         mined_block INTEGER,
+                         attempts INTEGER NOT NULL DEFAULT 0,
+                         reason TEXT,
+                         updated_at INTEGER NOT NULL,
+                         PRIMARY KEY (feed, epoch)
+                     );
+                     CREATE TABLE IF NOT EXISTS leases (
+                         feed TEXT PRIMARY KEY,
+                         holder TEXT NOT NULL,
+                         expires_at INTEGER NOT NULL
+                     );
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+                .map_err(|e| err(e.to_string()))?;
+            }
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(err(format!("schema version {v}; this keeper knows {SCHEMA_VERSION}")));
+            }
+        }
+        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    }
+
+    /// The file the ledger lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable: SQLite rolls back an
+        // unfinished transaction.
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Plans an epoch; `false` when it already exists (in whatever state).
+    pub fn plan(&self, feed: &str, epoch: u64, data_block: u64) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO epochs (feed, epoch, state, data_block, updated_at)
+             VALUES (?1, ?2, 'pending', ?3, ?4)",
+            params![feed, i(epoch), i(data_block), i(now())],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// One epoch, if planned.
+    pub fn get(&self, feed: &str, epoch: u64) -> StoreResult<Option<EpochRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
+                    attempts, reason, updated_at FROM epochs WHERE feed = ?1 AND epoch = ?2",
+        )?;
+        Ok(stmt.query_row(params![feed, i(epoch)], row).optional()?)
+    }
+
+    /// Every epoch of `feed` (all feeds when `None`), oldest first.
+    pub fn epochs(&self, feed: Option<&str>) -> StoreResult<Vec<EpochRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
+                    attempts, reason, updated_at FROM epochs
+             WHERE ?1 IS NULL OR feed = ?1 ORDER BY feed, epoch",
+        )?;
+        let rows = stmt.query_map(params![feed], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Epochs of `feed` that are not final: what a restarted keeper must finish first.
+    pub fn unfinished(&self, feed: &str) -> StoreResult<Vec<EpochRecord>> {
+        Ok(self.epochs(Some(feed))?.into_iter().filter(|e| !e.state.is_final()).collect())
+    }
+
+    /// Moves an epoch from `from` to `to`, setting `changes`; fails with
+    /// [`StoreError::Conflict`] if it is not in `from` (someone else moved it first).
+    pub fn transition(
+        &self,
+        feed: &str,
+        epoch: u64,
+        from: EpochState,
+        to: EpochState,
+        changes: &Changes,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE epochs SET state = ?4,
+                 proof_hash = COALESCE(?5, proof_hash),
+                 tx_hash = COALESCE(?6, tx_hash),
+                 nonce = COALESCE(?7, nonce),
+                 mined_block = COALESCE(?8, mined_block),
+                 reason = COALESCE(?9, reason),
+                 updated_at = ?10
+             WHERE feed = ?1 AND epoch = ?2 AND state = ?3",
+            params![
+                feed,
+                i(epoch),
+                from.as_str(),
+                to.as_str(),
+                changes.proof_hash,
+                changes.tx_hash,
+                changes.nonce.map(i),
+                changes.mined_block.map(i),
+                changes.reason,
+                i(now())
+            ],
+        )?;
+        if n != 1 {
+            let found: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM epochs WHERE feed = ?1 AND epoch = ?2",
+                    params![feed, i(epoch)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            return Err(StoreError::Conflict {
+                feed: feed.to_string(),
+                epoch,
+                expected: from.as_str(),
+                found: found.unwrap_or_else(|| "missing".into()),
+            });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts a failed attempt and records the error, without changing the state.
+    pub fn record_failure(&self, feed: &str, epoch: u64, error: &str) -> StoreResult<u32> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE epochs SET attempts = attempts + 1, reason = ?3, updated_at = ?4
+             WHERE feed = ?1 AND epoch = ?2",
+            params![feed, i(epoch), error, i(now())],
+        )?;
+        Ok(conn.query_row(
+            "SELECT attempts FROM epochs WHERE feed = ?1 AND epoch = ?2",
+            params![feed, i(epoch)],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Takes (or renews) the lease on `feed` for `holder` until `now + ttl_seconds`. Returns
+    /// `false` when another holder's lease has not expired.
+    pub fn acquire_lease(&self, feed: &str, holder: &str, ttl_seconds: u64) -> StoreResult<bool> {
+        let t = now();
+        let n = self.conn().execute(
+            "INSERT INTO leases (feed, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(feed) DO UPDATE SET holder = ?2, expires_at = ?3
+             WHERE leases.holder = ?2 OR leases.expires_at <= ?4",
+            params![feed, holder, i(t + ttl_seconds), i(t)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Gives the lease back (only if `holder` holds it).
+    pub fn release_lease(&self, feed: &str, holder: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM leases WHERE feed = ?1 AND holder = ?2", params![feed, holder])?;
+        Ok(())
+    }
+
+    /// The highest nonce this ledger has used for a submission, if any (a restarted keeper
+    /// continues from `max(this + 1, the chain's pending nonce)`).
+    pub fn last_nonce(&self) -> StoreResult<Option<u64>> {
+        let v: Option<i64> =
+            self.conn().query_row("SELECT MAX(nonce) FROM epochs", [], |r| r.get(0))?;
+        Ok(v.and_then(|n| u64::try_from(n).ok()))
+    }
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpochRecord> {
+    let state: String = r.get(2)?;
+    let u = |v: i64| u64::try_from(v).unwrap_or_default();
+    Ok(EpochRecord {
+        feed: r.get(0)?,
+        epoch: u(r.get(1)?),
+        state: EpochState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown epoch state `{state}`").into(),
+            )
+        })?,
+        data_block: u(r.get(3)?),
+        proof_hash: r.get(4)?,
+        tx_hash: r.get(5)?,
+        nonce: r.get::<_, Option<i64>>(6)?.map(u),
+        mined_block: r.get::<_, Option<i64>>(7)?.map(u),
+        attempts: r.get(8)?,
+        reason: r.get(9)?,
+        updated_at: u(r.get(10)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EpochState::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn an_epoch_walks_its_states_and_survives_a_reopen() {
+        let (dir, s) = store();
+        assert!(s.plan("weth", 7, 100).unwrap());
+        assert!(!s.plan("weth", 7, 999).unwrap(), "planning twice keeps the first plan");
+        let proof = Changes { proof_hash: Some("0xp".into()), ..Changes::default() };
+        s.transition("weth", 7, Pending, Proven, &proof).unwrap();
+        let sent = Changes { tx_hash: Some("0xt".into()), nonce: Some(3), ..Changes::default() };
+        s.transition("weth", 7, Proven, Submitted, &sent).unwrap();
+        drop(s);
+        // A restart: the submitted epoch is still there, unfinished, with its nonce.
+        let s = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        let open = s.unfinished("weth").unwrap();
+        assert_eq!(open.len(), 1);
+        let e = &open[0];
+        assert_eq!((e.state, e.data_block, e.nonce), (Submitted, 100, Some(3)));
+        assert_eq!((e.proof_hash.as_deref(), e.tx_hash.as_deref()), (Some("0xp"), Some("0xt")));
+        assert_eq!(s.last_nonce().unwrap(), Some(3));
+        let mined = Changes { mined_block: Some(120), ..Changes::default() };
+        s.transition("weth", 7, Submitted, Confirmed, &mined).unwrap();
+        assert!(s.unfinished("weth").unwrap().is_empty());
+        assert_eq!(s.get("weth", 7).unwrap().unwrap().mined_block, Some(120));
+    }
+
+    #[test]
+    fn of_two_keepers_on_one_ledger_only_one_submits_an_epoch() {
+        let (dir, a) = store();
+        let b = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        a.plan("weth", 1, 10).unwrap();
+        a.transition("weth", 1, Pending, Proven, &Changes::default()).unwrap();
+        let sent = Changes { tx_hash: Some("0xa".into()), ..Changes::default() };
+        a.transition("weth", 1, Proven, Submitted, &sent).unwrap();
+        let err = b.transition("weth", 1, Proven, Submitted, &Changes::default()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { found, .. } if found == "submitted"),
+            "{err}"
+        );
+        assert_eq!(b.get("weth", 1).unwrap().unwrap().tx_hash.as_deref(), Some("0xa"));
+        let err = b.transition("weth", 2, Pending, Proven, &Changes::default()).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_lease_is_exclusive_until_it_expires() {
+        let (dir, a) = store();
+        let b = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        assert!(a.acquire_lease("weth", "keeper-a", 60).unwrap());
+        assert!(!b.acquire_lease("weth", "keeper-b", 60).unwrap());
+        assert!(a.acquire_lease("weth", "keeper-a", 60).unwrap(), "the holder renews");
+        assert!(b.acquire_lease("usdc", "keeper-b", 60).unwrap(), "leases are per feed");
+        a.release_lease("weth", "keeper-a").unwrap();
+        assert!(b.acquire_lease("weth", "keeper-b", 0).unwrap());
+        // An expired lease (ttl 0) is taken over.
+        assert!(a.acquire_lease("weth", "keeper-a", 60).unwrap());
+    }
+
+    #[test]
+    fn failures_are_counted_and_skips_are_final() {
+        let (_dir, s) = store();
+        s.plan("weth", 5, 1).unwrap();
+        assert_eq!(s.record_failure("weth", 5, "rpc down").unwrap(), 1);
+        assert_eq!(s.record_failure("weth", 5, "rpc down").unwrap(), 2);
+        let why = Changes { reason: Some("stale after 2 attempts".into()), ..Changes::default() };
+        s.transition("weth", 5, Pending, Skipped, &why).unwrap();
+        let e = s.get("weth", 5).unwrap().unwrap();
+        assert_eq!((e.state, e.attempts), (Skipped, 2));
+        assert!(e.state.is_final());
+        assert!(s.transition("weth", 5, Pending, Proven, &Changes::default()).is_err());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_ledger_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.sqlite");
+        std::fs::write(&path, b"this is not sqlite, it is a text file of some length....").unwrap();
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("keeper.sqlite") && err.contains("not an SQLite database"), "{err}");
+    }
+}
