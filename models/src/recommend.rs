@@ -22,6 +22,7 @@
 //!   and liquidated collateral count for `k` in proportion to `k`'s share of its collateral value.
 //!   When even `lt_min_bps` misses the target, `LT = lt_min_bps`, `LTV = 0` (no new borrowing
 //!   against `k`) and [`Recommendation::target_met`] is false.
+//!   When the bonus bound is below `lt_min_bps` (an empty grid), `LT = ⌊10⁸ / bonus⌋` instead.
 //! - **LTV** = `LT − buffer`, `buffer = max(min_buffer_bps, ⌈LT · q⌉)`: a position opened at the
 //!   maximum LTV survives a 95th-percentile day without liquidation.
 //! - **Supply cap** = `⌈supply · (1 + h_s)⌉` whole tokens with headroom
@@ -417,7 +418,11 @@ pub fn recommend(
         }
         let (lt, ltv, measure, met) = match best {
             Some((lt, m)) => (lt, lt.saturating_sub(buffer(lt)), m, true),
-            None => (u64::from(cfg.lt_min_bps), 0, first_miss.unwrap_or(f64::NAN), false),
+            // Nothing on the grid passes (or the grid is empty because the bonus bound is below
+            // its start): the lowest valid threshold, and no new borrowing.
+            None => {
+                (u64::from(cfg.lt_min_bps).min(lt_cap), 0, first_miss.unwrap_or(f64::NAN), false)
+            }
         };
         // LT ≤ lt_cap < 10 000 and bonus ≤ 15 000 by the config's checks: both fit in u16.
         let to_u16 = |x: u64| u16::try_from(x).unwrap_or(u16::MAX);
@@ -568,7 +573,7 @@ mod tests {
             let recs = recommend(&m, &r, &LiquidationRules::AAVE_V3, &mc, &reserves, &cfg).unwrap();
             for x in &recs {
                 validate(&x.params).unwrap_or_else(|e| panic!("seed {seed}: {e} {x:?}"));
-                assert!(x.params.liquidation_threshold >= cfg.lt_min_bps);
+                assert!(x.params.liquidation_threshold >= cfg.lt_min_bps || !x.target_met);
                 assert!(x.params.supply_cap >= 1 && x.params.borrow_cap >= 1);
                 assert!(x.params.borrow_cap <= x.params.supply_cap);
                 if x.target_met {
@@ -577,6 +582,26 @@ mod tests {
                     assert_eq!(x.params.ltv, 0);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn grid_above_the_bonus_bound_falls_back_to_a_valid_threshold() {
+        let (m, r, reserves) = random_case(7, 10, 60);
+        // Premium ≥ 10 % → LT ≤ ⌊10⁸ / 11,000⌋ = 9,090 < 9,400: the grid is empty.
+        let cfg = RecommendConfig {
+            lt_min_bps: 9_400,
+            lt_max_bps: 9_900,
+            min_premium_bps: 1_000,
+            ..Default::default()
+        };
+        for x in recommend(&m, &r, &LiquidationRules::AAVE_V3, &MC, &reserves, &cfg).unwrap() {
+            validate(&x.params).unwrap();
+            assert!(!x.target_met && x.params.ltv == 0 && x.evaluations == 0, "{x:?}");
+            assert_eq!(
+                u64::from(x.params.liquidation_threshold),
+                BPS * BPS / u64::from(x.params.liquidation_bonus)
+            );
         }
     }
 
