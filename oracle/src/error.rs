@@ -130,6 +130,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The keeper's ledger or its artifacts are inconsistent (the message says what).
+    #[error("keeper: {0}")]
+    Keeper(String),
     /// The demo found something it cannot go on from (the message says what).
     #[error("{0}")]
     Demo(String),

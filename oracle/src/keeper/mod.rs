@@ -5,6 +5,9 @@
 //! - [`store`]: the SQLite epoch ledger (`pending → proven → submitted → confirmed | skipped`)
 //!   with compare-and-set transitions and per-feed leases, so a restart neither skips nor
 //!   repeats an epoch and two keepers never both submit one.
+//! - [`runner`]: one epoch driven to an end over the ledger, behind the [`runner::Pipeline`] and
+//!   [`runner::Chain`] traits (the ezkl prover and alloy plug in; tests plug in fakes).
 
 pub mod config;
+pub mod runner;
 pub mod store;
