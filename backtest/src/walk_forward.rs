@@ -98,6 +98,21 @@ pub struct WalkForward<'a> {
     pub baseline_feature: &'a str,
 }
 
+/// The hyper-parameters `zkrisk train` uses: a logistic regression with a firmer L2 penalty than
+/// the default and a looser tolerance (seconds, not minutes, on the Maker history), and an MLP of
+/// 8 ReLU units without class weighting (Platt scaling calibrates it afterwards).
+pub fn liquidation_params() -> Result<(ValidLogisticParams, ValidMlpParams)> {
+    let lp =
+        zkrisk_models::LogisticParams { l2: 10.0, max_iterations: 100, gradient_tolerance: 1e-4 };
+    let mp = zkrisk_models::MlpParams {
+        hidden: 8,
+        l2: 1e-3,
+        positive_weight: 1.0,
+        ..zkrisk_models::MlpParams::default()
+    };
+    Ok((lp.check()?, mp.check()?))
+}
+
 /// Positive rows a validation window should hold (see [`WalkForward::widen_validation`]).
 pub const MIN_VALIDATION_POSITIVES: usize = 10;
 

@@ -13,11 +13,9 @@ use zkrisk_backtest::{
     Fold, WalkForward, WalkForwardReport, rolling_folds,
     walk_forward::{Fitted, SERIES},
 };
-use zkrisk_models::{
-    LogisticParams, MlpParams, credit::CreditScale, metrics, metrics::Summary, onnx,
-};
+use zkrisk_models::{credit::CreditScale, metrics, metrics::Summary, onnx};
 use zkrisk_pipeline::{
-    features::{self, ACCOUNT_FEATURES, FeatureMatrix, LABELS},
+    features::{self, FeatureMatrix, LABELS, MODEL_FEATURES},
     prices::{day_from_ymd, ymd},
 };
 
@@ -68,31 +66,10 @@ const HORIZONS: [Horizon; 3] = [
     Horizon { key: "30d", label: 2, days: 30 },
 ];
 
-/// The features the models use, a subset of [`ACCOUNT_FEATURES`]. The market-context and
-/// activity features are built and tested but left out: with them both models ranked worse than
-/// the collateral-ratio rule on the walk-forward hold-out (see docs/models.md).
-const MODEL_FEATURES: [&str; 3] =
-    ["log_collateral_ratio", "distance_to_liquidation", "liquidation_z"];
-
 fn load(root: &Path) -> eyre::Result<FeatureMatrix> {
     let t = Instant::now();
     let table = features::maker_eth_b(&root.join("data")).wrap_err("building features")?;
-    let mut m = features::to_matrix(&table)?;
-    let keep: Vec<usize> = MODEL_FEATURES
-        .iter()
-        .map(|f| {
-            ACCOUNT_FEATURES
-                .iter()
-                .position(|a| a == f)
-                .ok_or_else(|| eyre::eyre!("unknown feature {f}"))
-        })
-        .collect::<eyre::Result<_>>()?;
-    let values = (0..m.rows)
-        .flat_map(|i| keep.iter().map(move |j| (i, *j)))
-        .map(|(i, j)| m.values[i * m.cols + j])
-        .collect();
-    m.values = values;
-    m.cols = keep.len();
+    let m = features::to_matrix(&table)?.select(&MODEL_FEATURES)?;
     tracing::info!(rows = m.rows, seconds = t.elapsed().as_secs_f64(), "account-days built");
     Ok(m)
 }
@@ -120,16 +97,8 @@ const fn final_fold(wf: &WalkForward<'_>) -> Fold {
     }
 }
 
-const fn logistic_params() -> LogisticParams {
-    LogisticParams { l2: 10.0, max_iterations: 100, gradient_tolerance: 1e-4 }
-}
-
-fn mlp_params() -> MlpParams {
-    MlpParams { hidden: 8, l2: 1e-3, positive_weight: 1.0, ..MlpParams::default() }
-}
-
 fn params() -> eyre::Result<(zkrisk_models::ValidLogisticParams, zkrisk_models::ValidMlpParams)> {
-    Ok((logistic_params().check()?, mlp_params().check()?))
+    Ok(zkrisk_backtest::walk_forward::liquidation_params()?)
 }
 
 fn summary_json(s: &Summary) -> Value {
@@ -326,9 +295,9 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
         ymd(i64::from(last_day)),
         names.len(),
         names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
-        lp_l2(),
-        mlp_params().hidden,
-        mlp_params().seed,
+        lp.get().l2,
+        mp.get().hidden,
+        mp.get().seed,
     )?;
     for h in &HORIZONS {
         let t = Instant::now();
@@ -483,10 +452,6 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
         println!("  wrote {}", out.display());
     }
     Ok(())
-}
-
-const fn lp_l2() -> f64 {
-    logistic_params().l2
 }
 
 /// `zkrisk bench train`.

@@ -33,6 +33,13 @@ impl Default for LogisticParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidLogisticParams(LogisticParams);
 
+impl ValidLogisticParams {
+    /// The checked values.
+    pub const fn get(&self) -> &LogisticParams {
+        &self.0
+    }
+}
+
 impl LogisticParams {
     /// Validates the parameters.
     pub fn check(&self) -> Result<ValidLogisticParams> {

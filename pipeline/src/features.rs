@@ -76,6 +76,12 @@ pub const ACCOUNT_FEATURES: [&str; 21] = [
     "eth_drawdown_30d",
 ];
 
+/// The features the liquidation models use, a subset of [`ACCOUNT_FEATURES`]. The activity and
+/// market-context features are built and tested, but with them both models ranked worse than the
+/// collateral-ratio rule on the walk-forward hold-out of the Maker history (docs/models.md).
+pub const MODEL_FEATURES: [&str; 3] =
+    ["log_collateral_ratio", "distance_to_liquidation", "liquidation_z"];
+
 /// Label columns of [`account_features`] with their horizons in days: a liquidation of the account
 /// in `[d + 1, d + 1 + h)`.
 pub const LABELS: [(&str, i32); 3] =
@@ -357,6 +363,29 @@ pub struct FeatureMatrix {
     pub accounts: Vec<String>,
     /// Debt of each row (USD).
     pub debt: Vec<f64>,
+}
+
+impl FeatureMatrix {
+    /// The same rows with only the named columns (in that order) of [`ACCOUNT_FEATURES`].
+    ///
+    /// # Errors
+    /// [`Error::Frame`] when a name is not one of [`ACCOUNT_FEATURES`].
+    pub fn select(&self, names: &[&str]) -> Result<Self> {
+        let keep = names
+            .iter()
+            .map(|n| {
+                ACCOUNT_FEATURES.iter().position(|a| a == n).ok_or_else(|| Error::Frame {
+                    frame: "features",
+                    column: (*n).to_string(),
+                    reason: "not an account feature".into(),
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let values = (0..self.rows)
+            .flat_map(|i| keep.iter().map(move |j| self.values[i * self.cols + j]))
+            .collect();
+        Ok(Self { cols: keep.len(), values, ..self.clone() })
+    }
 }
 
 /// Converts an [`account_features`] table into a [`FeatureMatrix`] (same row order).

@@ -3,6 +3,7 @@
 
 mod aave;
 mod chain;
+mod fidelity;
 mod ingest;
 mod proxy;
 mod sim;
