@@ -13,6 +13,8 @@ use zkrisk_pipeline::{
     vaults::{self, FEATURES, LABEL},
 };
 
+mod features;
+
 fn res() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/res")
 }
