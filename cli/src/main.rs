@@ -2,6 +2,7 @@
 //! this binary parses arguments, sets up logging and prints results.
 
 mod ingest;
+mod keeper;
 mod risk;
 mod train;
 
@@ -48,6 +49,11 @@ enum Command {
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
     Risk(risk::RiskArgs),
+    /// The keeper service: check its configuration, read its epoch ledger.
+    Keeper {
+        #[command(subcommand)]
+        command: keeper::KeeperCommand,
+    },
     /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
     Aave {
         #[command(subcommand)]
@@ -296,6 +302,7 @@ async fn main() {
     let result = match cli.command {
         Command::Demo { json } => demo(cli.root, json).await,
         Command::Ingest(args) => ingest::ingest(args).await,
+        Command::Keeper { command } => keeper::run(command),
         Command::Positions(args) => ingest::positions(args),
         Command::Risk(args) => risk::risk(cli.root, args),
         Command::Train(args) => train::train(&cli.root, args),

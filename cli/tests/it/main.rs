@@ -3,6 +3,7 @@
 
 mod demo;
 mod ingest;
+mod keeper;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;

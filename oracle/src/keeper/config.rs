@@ -388,7 +388,10 @@ fn check(
         }
         tokio_cron_scheduler::Job::new_async(f.schedule.as_str(), |_, _| Box::pin(async {}))
             .map_err(|e| {
-                bad(&key("schedule"), format!("`{}` is not a cron expression: {e}", f.schedule))
+                bad(&key("schedule"), format!(
+                "`{}` is not a cron expression ({e:?}); expected six fields, `sec min hour day month weekday`, e.g. `0 0 * * * *` for hourly",
+                f.schedule
+            ))
             })?;
     }
 

@@ -1,0 +1,102 @@
+//! `zkrisk keeper …`: checking a configuration and reading the epoch ledger.
+
+use std::path::PathBuf;
+
+use zkrisk_oracle::keeper::{
+    config,
+    store::{EpochState, Store},
+};
+
+/// `zkrisk keeper` subcommands.
+#[derive(clap::Subcommand)]
+pub(crate) enum KeeperCommand {
+    /// Checks a keeper.toml whole (keys, addresses, schedules, secrets present) and exits.
+    Check {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Prints what the ledger says about every feed's epochs.
+    Status {
+        /// The configuration file (its `[store] path` is read).
+        #[arg(long, conflicts_with = "store", required_unless_present = "store")]
+        config: Option<PathBuf>,
+        /// The ledger itself, without a configuration.
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// One JSON object per epoch (JSON lines).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+pub(crate) fn run(command: KeeperCommand) -> eyre::Result<()> {
+    match command {
+        KeeperCommand::Check { config } => {
+            let c = config::load(&config, &env)?;
+            println!(
+                "{}: ok — chain {}, oracle {}, {} feed(s): {}; ledger {}",
+                config.display(),
+                c.chain_id,
+                c.oracle,
+                c.feeds.len(),
+                c.feeds.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+                c.store.display()
+            );
+            Ok(())
+        }
+        KeeperCommand::Status { config, store, json } => {
+            let path = match (config, store) {
+                (Some(c), _) => config::load(&c, &env)?.store,
+                (None, Some(s)) => s,
+                (None, None) => eyre::bail!("pass --config or --store"),
+            };
+            if !path.is_file() {
+                eyre::bail!(
+                    "{}: no keeper ledger here (the keeper creates it on start)",
+                    path.display()
+                );
+            }
+            let store = Store::open(&path)?;
+            let epochs = store.epochs(None)?;
+            if json {
+                for e in &epochs {
+                    println!("{}", serde_json::to_string(e)?);
+                }
+                return Ok(());
+            }
+            println!("ledger {}: {} epoch(s)", path.display(), epochs.len());
+            let mut feeds: Vec<&str> = epochs.iter().map(|e| e.feed.as_str()).collect();
+            feeds.dedup();
+            for feed in feeds {
+                let of: Vec<_> = epochs.iter().filter(|e| e.feed == feed).collect();
+                let count = |s: EpochState| of.iter().filter(|e| e.state == s).count();
+                let last =
+                    of.iter().filter(|e| e.state == EpochState::Confirmed).map(|e| e.epoch).max();
+                println!(
+                    "  {feed}: {} confirmed, {} skipped, {} in flight; last confirmed epoch {}",
+                    count(EpochState::Confirmed),
+                    count(EpochState::Skipped),
+                    of.iter().filter(|e| !e.state.is_final()).count(),
+                    last.map_or_else(|| "none".into(), |e| e.to_string())
+                );
+                for e in of.iter().filter(|e| !e.state.is_final() || e.state == EpochState::Skipped)
+                {
+                    println!(
+                        "    epoch {:>6}  {:<9}  data block {:>10}  attempts {}  {}",
+                        e.epoch,
+                        e.state.as_str(),
+                        e.data_block,
+                        e.attempts,
+                        e.reason.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
