@@ -7,6 +7,7 @@ mod keeper;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;
+mod train;
 
 use std::path::PathBuf;
 
