@@ -273,7 +273,7 @@ pub fn maker_eth_b(data_dir: &Path) -> Result<DataFrame> {
 /// One row per account and day from an ingested Aave v3 dataset: the canonical account table
 /// (`date`, `account`, `collateral_value` and `debt` in the market's base currency (USD),
 /// `liquidation_ratio = 1 / weighted liquidation threshold`) at the end of every UTC day that
-/// the events cover, for accounts with debt; and the canonical event table (`timestamp`,
+/// from the first to the last record (days without records included), for accounts with debt; and the canonical event table (`timestamp`,
 /// `account`, `kind`) of supplies (deposit), withdrawals, borrows, repays and liquidations.
 ///
 /// The state of day `d` replays every record with block timestamp `< d + 1 00:00 UTC` and reads
@@ -288,9 +288,13 @@ pub fn aave_daily_accounts(data: &Dataset) -> Result<(DataFrame, DataFrame)> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let records: &[Record] = &data.records;
     let day_of = |r: &Record| (r.meta.block_timestamp as i64 * 1000).div_euclid(MS_PER_DAY);
+    let (Some(first_day), Some(last_day)) =
+        (records.first().map(day_of), records.last().map(day_of))
+    else {
+        return Ok((empty_accounts()?, empty_events()?));
+    };
     let mut i = 0;
-    while i < records.len() {
-        let day = day_of(&records[i]);
+    for day in first_day..=last_day {
         while i < records.len() && day_of(&records[i]) == day {
             let r = &records[i];
             state.apply(r)?;
@@ -325,11 +329,8 @@ pub fn aave_daily_accounts(data: &Dataset) -> Result<(DataFrame, DataFrame)> {
             ratio.push(1.0 / lt);
         }
     }
-    let date = |d: Vec<i32>| -> Column {
-        Int32Chunked::from_vec("date".into(), d).into_date().into_series().into()
-    };
     let accounts = DataFrame::new_infer_height(vec![
-        date(days),
+        date_column(days),
         Column::new("account".into(), accs),
         Column::new("collateral_value".into(), coll),
         Column::new("debt".into(), debt),
@@ -344,6 +345,31 @@ pub fn aave_daily_accounts(data: &Dataset) -> Result<(DataFrame, DataFrame)> {
         Column::new("kind".into(), ev_kind),
     ])?;
     Ok((accounts, events))
+}
+
+fn date_column(days: Vec<i32>) -> Column {
+    Int32Chunked::from_vec("date".into(), days).into_date().into_series().into()
+}
+
+fn empty_accounts() -> Result<DataFrame> {
+    Ok(DataFrame::new_infer_height(vec![
+        date_column(Vec::new()),
+        Column::new("account".into(), Vec::<String>::new()),
+        Column::new("collateral_value".into(), Vec::<f64>::new()),
+        Column::new("debt".into(), Vec::<f64>::new()),
+        Column::new("liquidation_ratio".into(), Vec::<f64>::new()),
+    ])?)
+}
+
+fn empty_events() -> Result<DataFrame> {
+    let ts = Int64Chunked::from_vec("timestamp".into(), Vec::new())
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_series();
+    Ok(DataFrame::new_infer_height(vec![
+        ts.into(),
+        Column::new("account".into(), Vec::<String>::new()),
+        Column::new("kind".into(), Vec::<&str>::new()),
+    ])?)
 }
 
 /// A row-major feature matrix with one label per horizon, for the models crate.
@@ -518,5 +544,145 @@ mod tests {
         assert_eq!(feature(&df, "debt_change_7d")[0], 1.0);
         let z = (2.0_f64 / 1.5).ln() / (0.02 * 7f64.sqrt());
         assert!((feature(&df, "liquidation_z")[0] - z).abs() < 1e-12);
+    }
+
+    /// One account on a hand-worked Aave market: 1 WETH at 2,000 USD (LT 80 %) against 1,000
+    /// USDC borrowed on day 6; day 7 has no record; ETH falls to 1,500 USD on day 8.
+    #[test]
+    fn aave_accounts_one_row_per_day_with_debt() {
+        use ruint::aliases::U256;
+
+        use crate::aave::{
+            events::LogMeta,
+            positions::WAD,
+            store::{Checkpoint, FORMAT_VERSION, ReserveMeta, WatchedContract},
+        };
+        const WETH: &str = "0x00000000000000000000000000000000000000e1";
+        const USDC: &str = "0x00000000000000000000000000000000000000c1";
+        const PROXY: &str = "0x00000000000000000000000000000000000000f1";
+        const AGGREGATOR: &str = "0x00000000000000000000000000000000000000a9";
+        const USDC_FEED: &str = "0x00000000000000000000000000000000000000f2";
+        const ALICE: &str = "0x00000000000000000000000000000000000000b0";
+        let rec = |block: u64, contract: &str, event: AaveEvent| Record {
+            meta: LogMeta {
+                block_number: block,
+                block_timestamp: block * 86_400 + 60,
+                tx_hash: format!("0x{block:064x}"),
+                log_index: 0,
+                contract: contract.into(),
+            },
+            event,
+        };
+        let init = |asset: &str, a_token: &str| AaveEvent::ReserveInitialized {
+            asset: asset.into(),
+            a_token: a_token.into(),
+            stable_debt_token: "0x00".into(),
+            variable_debt_token: "0x00".into(),
+            interest_rate_strategy_address: "0x00".into(),
+        };
+        let answer = |usd: u64| AaveEvent::AnswerUpdated {
+            current: (usd * 100_000_000).to_string(),
+            round_id: U256::from(1u8),
+            updated_at: U256::ZERO,
+        };
+        let records = vec![
+            rec(1, "cfg", init(WETH, "0xa1")),
+            rec(1, "cfg", init(USDC, "0xa2")),
+            rec(
+                2,
+                "cfg",
+                AaveEvent::CollateralConfigurationChanged {
+                    asset: WETH.into(),
+                    ltv: U256::from(7_500u64),
+                    liquidation_threshold: U256::from(8_000u64),
+                    liquidation_bonus: U256::from(10_500u64),
+                },
+            ),
+            rec(
+                3,
+                "oracle",
+                AaveEvent::AssetSourceUpdated { asset: WETH.into(), source: PROXY.into() },
+            ),
+            rec(
+                3,
+                "oracle",
+                AaveEvent::AssetSourceUpdated { asset: USDC.into(), source: USDC_FEED.into() },
+            ),
+            rec(4, AGGREGATOR, answer(2_000)),
+            rec(4, USDC_FEED, answer(1)),
+            rec(
+                5,
+                "pool",
+                AaveEvent::Supply {
+                    reserve: WETH.into(),
+                    user: ALICE.into(),
+                    on_behalf_of: ALICE.into(),
+                    amount: WAD,
+                    referral_code: 0,
+                },
+            ),
+            rec(
+                5,
+                "pool",
+                AaveEvent::ReserveUsedAsCollateral {
+                    reserve: WETH.into(),
+                    user: ALICE.into(),
+                    enabled: true,
+                },
+            ),
+            rec(
+                6,
+                "pool",
+                AaveEvent::Borrow {
+                    reserve: USDC.into(),
+                    user: ALICE.into(),
+                    on_behalf_of: ALICE.into(),
+                    amount: U256::from(1_000_000_000u64),
+                    interest_rate_mode: 2,
+                    borrow_rate: U256::ZERO,
+                    referral_code: 0,
+                },
+            ),
+            rec(8, AGGREGATOR, answer(1_500)),
+        ];
+        let checkpoint = Checkpoint {
+            version: FORMAT_VERSION,
+            chain_id: 1,
+            pool: "0x01".into(),
+            from_block: 0,
+            partition_blocks: 10,
+            next_block: 100,
+            last_block_hash: None,
+            contracts: vec![WatchedContract {
+                address: AGGREGATOR.into(),
+                role: "aggregator".into(),
+                since_block: 0,
+                answers_for: Some(PROXY.into()),
+            }],
+            reserves: vec![
+                ReserveMeta { asset: WETH.into(), symbol: "WETH".into(), decimals: 18 },
+                ReserveMeta { asset: USDC.into(), symbol: "USDC".into(), decimals: 6 },
+            ],
+        };
+        let (accounts, events) = aave_daily_accounts(&Dataset { checkpoint, records }).unwrap();
+        let days: Vec<i32> = accounts
+            .column("date")
+            .unwrap()
+            .cast(&DataType::Int32)
+            .unwrap()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(days, vec![6, 7, 8]);
+        assert_eq!(feature(&accounts, "collateral_value"), vec![2_000.0, 2_000.0, 1_500.0]);
+        assert_eq!(feature(&accounts, "debt"), vec![1_000.0; 3]);
+        assert_eq!(feature(&accounts, "liquidation_ratio"), vec![1.25; 3]);
+        assert_eq!(events.height(), 2); // the supply (deposit) and the borrow
+        // The same feature pipeline runs on it.
+        let df = account_features(accounts.lazy(), events.lazy(), market(6..9)).collect().unwrap();
+        let want = 2.0 / 1.25 - 1.0;
+        assert!((feature(&df, "distance_to_liquidation")[0] - want).abs() < 1e-12);
+        assert_eq!(feature(&df, "borrows_7d"), vec![1f64.ln_1p(); 3]);
     }
 }
