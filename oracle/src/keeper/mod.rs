@@ -7,7 +7,9 @@
 //!   repeats an epoch and two keepers never both submit one.
 //! - [`runner`]: one epoch driven to an end over the ledger, behind the [`runner::Pipeline`] and
 //!   [`runner::Chain`] traits (the ezkl prover and alloy plug in; tests plug in fakes).
+//! - [`tx`]: the keeper's transactions with alloy (EIP-1559 under a cap, replacement, rebroadcast).
 
 pub mod config;
 pub mod runner;
 pub mod store;
+pub mod tx;

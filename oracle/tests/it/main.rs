@@ -5,8 +5,10 @@ mod aave;
 mod chain;
 mod fidelity;
 mod ingest;
+mod keeper_tx;
 mod proxy;
 mod sim;
+mod vault;
 mod worker;
 
 use std::path::PathBuf;
