@@ -8,7 +8,6 @@ mod ingest;
 mod keeper_tx;
 mod proxy;
 mod sim;
-mod vault;
 mod worker;
 
 use std::path::PathBuf;
