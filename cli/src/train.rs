@@ -25,7 +25,7 @@ pub(crate) struct TrainArgs {
     /// Print the pooled hold-out metrics as one JSON object on the last line of stdout.
     #[arg(long)]
     json: bool,
-    /// Output directory [default: <root>/.zkrisk/models].
+    /// Output directory (default: `<root>/.zkrisk/models`).
     #[arg(long)]
     out: Option<PathBuf>,
 }

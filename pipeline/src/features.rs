@@ -8,10 +8,10 @@
 //!   `liquidation_ratio` (collateral value / debt at which the position becomes liquidatable,
 //!   in force at the end of the day: Maker's `mat`, Aave's `1 / liquidation threshold`).
 //! - **events**: `timestamp` (`Datetime`), `account`, `kind` (one of
-//!   [`maker::KINDS`](crate::maker::KINDS): `open`, `deposit`, `withdraw`, `borrow`, `repay`,
+//!   [`crate::maker::KINDS`]: `open`, `deposit`, `withdraw`, `borrow`, `repay`,
 //!   `liquidate`).
-//! - **market**: one row per day, `date` and the [`MARKET_FEATURES`](crate::vaults::MARKET_FEATURES)
-//!   as [`vaults::market_daily`](crate::vaults::market_daily) builds them.
+//! - **market**: one row per day, `date` and the [`crate::vaults::MARKET_FEATURES`]
+//!   as [`crate::vaults::market_daily`] builds them.
 //!
 //! # No look-ahead
 //! A feature of the row dated `d` uses only events with `timestamp < d + 1 00:00 UTC` (an event's
