@@ -1,5 +1,6 @@
-//! The chain side: a local anvil node, deployment from the Foundry build, and the client that
-//! submits proof-checked updates to `RiskOracle`.
+//! The chain side: a local anvil node, deployment from the Foundry build (verifier, Aave v3, risk
+//! steward, oracle, vault), and the client that submits proof-checked updates to `RiskOracle` and
+//! applies them through the steward.
 
 use std::{
     net::TcpListener,
@@ -10,7 +11,7 @@ use std::{
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
@@ -25,7 +26,7 @@ use zkrisk_models::policy::CollateralParams;
 use crate::{
     Error, Result,
     aave::{
-        bindings::{IACLManager, IAaveProtocolDataProvider},
+        bindings::{IACLManager, IAaveProtocolDataProvider, PriceFeed},
         deploy::{AaveMarket, default_reserves, deploy_aave},
     },
 };
@@ -34,89 +35,260 @@ use crate::{
 #[allow(clippy::too_many_arguments)]
 mod bindings {
     alloy::sol! {
-    /// The ABI of `contracts/src/RiskOracle.sol`.
-    #[sol(rpc, all_derives)]
-    contract RiskOracle {
-        /// One epoch's update of one asset.
-        struct Update {
-            address asset;
-            uint64 epoch;
-            uint64 dataTimestamp;
-            uint256[] scores;
-            uint16 ltv;
-            uint16 liquidationThreshold;
-            uint16 liquidationBonus;
-        }
-        /// The latest verified state of one asset.
-        struct MarketState {
-            uint64 epoch;
-            uint64 dataTimestamp;
-            uint64 updatedAt;
-            uint16 ltv;
-            uint16 liquidationThreshold;
-            uint16 liquidationBonus;
-            uint16 riskBps;
-            bytes32 proofHash;
-            address publisher;
-        }
-
+    /// Every custom error of `contracts/src/libraries/Errors.sol` (shared by the oracle, the steward
+    /// and the vault: a revert in the steward surfaces through `RiskOracle.submit` unchanged), and the
+    /// OpenZeppelin errors the contracts can revert with.
+    #[sol(all_derives)]
+    interface ZkriskErrors {
+        error ZeroAddress();
+        error NotOwner();
+        error UpdateExpired(uint64 validUntil, uint64 nowTimestamp);
         error NotKeeper();
+        error MarketNotConfigured(address market);
+        error ModelNotActive(uint32 modelId);
+        error WrongModel(uint32 modelId, uint32 expected);
+        error ModelAlreadyRegistered(uint32 modelId);
+        error InvalidModel(uint32 modelId);
+        error InvalidMarketConfig(address market);
+        error OperationNotScheduled(bytes32 operationId);
+        error OperationAlreadyScheduled(bytes32 operationId);
+        error OperationNotReady(bytes32 operationId, uint64 readyAt);
         error BatchSizeMismatch(uint256 got, uint256 expected);
         error ScoreOutOfRange(uint256 index, uint256 score);
         error StaleEpoch(uint64 epoch, uint64 lastEpoch);
         error StaleData(uint64 dataTimestamp, uint64 nowTimestamp);
         error FutureData(uint64 dataTimestamp, uint64 nowTimestamp);
+        error PriceMismatch(uint256 claimed, uint256 onChain);
+        error InvalidOnChainPrice(int256 answer);
         error InvalidProof();
         error ParamsMismatch(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus);
-        error ZeroAddress();
-        error ZeroBatchSize();
         error OutputScaleTooLarge(uint8 outputScaleBits);
         error EmptyScores();
+        error NotRiskOracle();
+        error NotGuardian();
+        error OracleAlreadySet();
+        error StewardPaused();
+        error AssetRestricted(address asset);
+        error ZeroValue(uint8 param);
+        error LtvNotBelowLt(uint256 ltv, uint256 liquidationThreshold);
+        error BoundExceeded(uint8 param, uint256 current, uint256 proposed);
+        error DelayNotElapsed(uint8 param, uint64 lastUpdated, uint64 minDelay);
+        error UnlimitedCap(uint8 param);
+        error UnknownUpdate(uint256 id);
+        error UpdateNotPending(uint256 id);
+        error UpdateSuperseded(uint256 id, uint256 latest);
+        error UpdateNotReady(uint256 id, uint64 executableAt);
+        error InvalidBounds(uint8 param);
+        error TooManyMarkets();
+        error MarketAlreadyListed(address pool);
+        error UnknownMarket(uint256 index);
+        error ReserveNotListed(address pool, address asset);
+        error NoPendingCap(uint256 index);
+        error CapTimelockNotElapsed(uint256 index, uint64 validAt);
+        error InsufficientLiquidity(uint256 requested, uint256 available);
+        error OwnableUnauthorizedAccount(address account);
+        error ERC4626ExceededMaxDeposit(address receiver, uint256 assets, uint256 max);
+        error ERC4626ExceededMaxWithdraw(address owner, uint256 assets, uint256 max);
+        error ERC4626ExceededMaxRedeem(address owner, uint256 shares, uint256 max);
+        error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
+        error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+    }
 
-        event UpdateApplied(
-            address indexed asset,
-            uint64 indexed epoch,
-            uint16 ltv,
-            uint16 liquidationThreshold,
-            uint16 liquidationBonus,
-            uint16 riskBps,
-            bytes32 proofHash,
-            address publisher
-        );
+    /// The ABI of `contracts/src/RiskOracle.sol` (`IRiskOracle` plus governance).
+    #[sol(rpc, all_derives)]
+    contract RiskOracle {
+        /// How a model's public instances are laid out.
+        enum InstanceLayout {
+            /// The public instances are the scores (today's circuits).
+            ScoresOnly,
+            /// Instance 0 is the collateral price, then the scores (issue 9).
+            PriceThenScores
+        }
+        /// A registered model.
+        struct Model {
+            address verifier;
+            bytes32 featureSchemaHash;
+            uint8 outputScaleBits;
+            uint16 batchSize;
+            uint32 horizon;
+            InstanceLayout layout;
+            bool active;
+        }
+        /// A market's feed rules.
+        struct MarketConfig {
+            uint32 modelId;
+            uint64 maxDataAge;
+            address priceSource;
+            uint16 priceToleranceBps;
+        }
+        /// The parameters an update proposes.
+        struct Params {
+            uint16 ltv;
+            uint16 liquidationThreshold;
+            uint16 liquidationBonus;
+            uint64 supplyCap;
+            uint64 borrowCap;
+        }
+        /// One epoch's update of one market.
+        struct Update {
+            address market;
+            uint32 modelId;
+            uint64 epoch;
+            uint64 dataTimestamp;
+            uint64 dataBlock;
+            uint40 validUntil;
+            uint256 collateralPrice;
+            uint256[] scores;
+            Params params;
+        }
+        /// The latest accepted state of one market.
+        struct MarketState {
+            uint64 epoch;
+            uint64 dataTimestamp;
+            uint64 dataBlock;
+            uint64 updatedAt;
+            uint32 modelId;
+            uint16 riskBps;
+            Params params;
+            uint256 collateralPrice;
+            bytes32 scoresHash;
+            bytes32 proofHash;
+            address publisher;
+            uint256 stewardUpdateId;
+        }
 
-        constructor(
-            address verifier,
-            address configurator,
-            address keeper,
-            uint8 outputScaleBits,
-            uint16 batchSize,
-            uint64 maxDataAge
-        );
+        event UpdateAccepted(address indexed market, uint64 indexed epoch, uint32 indexed modelId, MarketState state, uint256[] scores);
+        event ModelRegistered(uint32 indexed modelId, Model model);
+        event ModelRetired(uint32 indexed modelId);
+        event MarketConfigured(address indexed market, MarketConfig config);
+        event KeeperSet(address indexed keeper, bool allowed);
+        event OperationScheduled(bytes32 indexed operationId, uint8 indexed kind, uint64 readyAt);
+
+        constructor(address steward_, address owner_, uint64 timelockDelay_);
         function submit(Update calldata update, bytes calldata proof) external;
-        function marketState(address asset) external view returns (MarketState memory);
+        function marketState(address market) external view returns (MarketState memory);
+        function model(uint32 modelId) external view returns (Model memory);
+        function marketConfig(address market) external view returns (MarketConfig memory);
+        function isKeeper(address account) external view returns (bool);
+        function steward() external view returns (address);
+        function timelockDelay() external view returns (uint64);
+        function owner() external view returns (address);
+        function setKeeper(address keeper, bool allowed) external;
+        function scheduleRegisterModel(uint32 modelId, Model calldata m) external returns (bytes32);
+        function registerModel(uint32 modelId, Model calldata m) external;
+        function scheduleRetireModel(uint32 modelId) external returns (bytes32);
+        function retireModel(uint32 modelId) external;
+        function scheduleConfigureMarket(address market, MarketConfig calldata config) external returns (bytes32);
+        function configureMarket(address market, MarketConfig calldata config) external;
     }
 
     /// The ABI of `contracts/src/AaveRiskSteward.sol`.
     #[sol(rpc, all_derives)]
     contract AaveRiskSteward {
-        error NotOwner();
-        error NotRiskOracle();
-        error OracleAlreadySet();
-        error ZeroAddress();
-        error InvalidCollateralParams(uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
+        /// The state of a queued update.
+        enum Status {
+            /// No such update.
+            None,
+            /// Queued; executable after the delay, until it expires.
+            Pending,
+            /// Applied to Aave.
+            Executed,
+            /// Vetoed by the guardian or the owner.
+            Disabled
+        }
+        /// How far and how often one parameter may move.
+        struct Bound {
+            uint16 maxIncrease;
+            uint16 maxDecrease;
+            uint32 minDelay;
+        }
+        /// The parameters one update proposes for one reserve.
+        struct ParamUpdate {
+            address asset;
+            uint16 ltv;
+            uint16 liquidationThreshold;
+            uint16 liquidationBonus;
+            uint64 supplyCap;
+            uint64 borrowCap;
+            uint40 validUntil;
+        }
+        /// A queued update and its state.
+        struct QueuedUpdate {
+            ParamUpdate update;
+            uint40 queuedAt;
+            Status status;
+        }
 
-        event OracleSet(address indexed oracle);
+        event UpdateQueued(uint256 indexed id, address indexed asset, ParamUpdate update, uint40 executableAt);
+        event UpdateExecuted(uint256 indexed id, address indexed asset, address executor);
+        event UpdateDisabled(uint256 indexed id, address indexed asset, address indexed by);
+        event PauseSet(bool paused, address indexed by);
 
-        constructor(address poolConfigurator_, address owner_);
-        function setOracle(address oracle_) external;
-        function oracle() external view returns (address);
+        constructor(address poolConfigurator_, address poolDataProvider_, address owner_, address guardian_, uint40 executionDelay_, Bound[5] bounds_);
+        function queue(ParamUpdate calldata update) external returns (uint256 id);
+        function execute(uint256 id) external;
+        function disable(uint256 id) external;
+        function pause() external;
+        function unpause() external;
+        function setRiskOracle(address riskOracle_) external;
+        function setGuardian(address guardian_) external;
+        function setAssetRestricted(address asset, bool restricted) external;
+        function bound(uint8 param) external view returns (Bound memory);
+        function lastUpdated(address asset, uint8 param) external view returns (uint64);
+        function queuedUpdate(uint256 id) external view returns (QueuedUpdate memory);
+        function latestUpdateId(address asset) external view returns (uint256);
+        function executionDelay() external view returns (uint40);
+        function paused() external view returns (bool);
         function owner() external view returns (address);
+        function guardian() external view returns (address);
+        function riskOracle() external view returns (address);
         function poolConfigurator() external view returns (address);
-        function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus) external;
+        function poolDataProvider() external view returns (address);
+    }
+
+    /// The ABI of `contracts/src/RiskCappedVault.sol` (ERC-4626 plus the caps).
+    #[sol(rpc, all_derives)]
+    contract RiskCappedVault {
+        /// One lending market the vault supplies into.
+        struct Market {
+            address pool;
+            address aToken;
+            address feedMarket;
+            uint256 maxCap;
+            uint256 cap;
+            uint256 pendingCap;
+            uint64 pendingValidAt;
+        }
+
+        event Deposit(address indexed sender, address indexed owner, uint256 assets, uint256 shares);
+        event Withdraw(address indexed sender, address indexed receiver, address indexed owner, uint256 assets, uint256 shares);
+        event CapSet(uint256 indexed index, uint256 cap);
+        event CapRaisePending(uint256 indexed index, uint256 pendingCap, uint64 validAt);
+
+        constructor(address asset_, string name_, string symbol_, address oracle_, address owner_, uint64 capTimelock_);
+        function addMarket(address pool, address feedMarket, uint256 maxCap) external returns (uint256 index);
+        function setMaxCap(uint256 index, uint256 maxCap) external;
+        function syncCap(uint256 index) external;
+        function acceptCap(uint256 index) external;
+        function feedCap(uint256 index) external view returns (uint256);
+        function market(uint256 index) external view returns (Market memory);
+        function marketCount() external view returns (uint256);
+        function availableLiquidity() external view returns (uint256);
+        function asset() external view returns (address);
+        function totalAssets() external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+        function balanceOf(address account) external view returns (uint256);
+        function convertToAssets(uint256 shares) external view returns (uint256);
+        function previewDeposit(uint256 assets) external view returns (uint256);
+        function maxWithdraw(address owner) external view returns (uint256);
+        function maxRedeem(address owner) external view returns (uint256);
+        function deposit(uint256 assets, address receiver) external returns (uint256 shares);
+        function withdraw(uint256 assets, address receiver, address owner) external returns (uint256 shares);
+        function redeem(uint256 shares, address receiver, address owner) external returns (uint256 assets);
     }
     }
 }
-pub use bindings::{AaveRiskSteward, RiskOracle};
+pub use bindings::{AaveRiskSteward, RiskCappedVault, RiskOracle, ZkriskErrors};
 
 /// First of anvil's well-known development keys. Local chains only: it is public.
 pub const ANVIL_DEV_KEY: &str =
@@ -235,6 +407,10 @@ async fn wait_ready(url: &str, child: &mut Child) -> std::result::Result<(), Str
 }
 
 /// A provider that signs with `key` (hex private key).
+///
+/// Its nonces are cached (alloy's recommended fillers): a transaction rejected at gas estimation has
+/// already taken a nonce, and the next one would then wait forever behind the gap. The senders in
+/// this module therefore simulate every call (`eth_call`) before sending it.
 pub fn signer_provider(url: &str, key: &str) -> Result<(DynProvider, Address)> {
     let signer: PrivateKeySigner =
         key.parse().map_err(|e| Error::Rpc(format!("invalid private key: {e}")))?;
@@ -285,38 +461,123 @@ pub async fn deploy(provider: &DynProvider, code: Vec<u8>) -> Result<(Address, u
 pub struct Deployment {
     /// The ezkl verifier of the model.
     pub verifier: Address,
-    /// The risk steward: holds Aave's RISK_ADMIN role; the oracle's parameter target.
+    /// The risk steward: holds Aave's RISK_ADMIN role; the oracle queues updates in it.
     pub steward: Address,
     /// The oracle.
     pub oracle: Address,
+    /// The model id the oracle's registry holds the verifier under.
+    pub model_id: u32,
     /// The reserve (its underlying token) whose parameters the oracle moves.
     pub asset: Address,
+    /// The reserve's Chainlink-style aggregator: the oracle's price source for the input binding.
+    pub price_source: Address,
     /// The Aave v3 market.
     pub aave: AaveMarket,
+}
+
+/// Aave's production Risk Steward bounds, in the steward's parameter order (LTV, LT, bonus, supply
+/// cap, borrow cap): ±50 bps for LTV, LT and bonus, ±30 % (relative) for caps, each at most once per
+/// three days.
+pub fn aave_production_bounds() -> [AaveRiskSteward::Bound; 5] {
+    let bps = AaveRiskSteward::Bound { maxIncrease: 50, maxDecrease: 50, minDelay: 3 * 86_400 };
+    let cap =
+        AaveRiskSteward::Bound { maxIncrease: 3_000, maxDecrease: 3_000, minDelay: 3 * 86_400 };
+    [bps.clone(), bps.clone(), bps, cap.clone(), cap]
 }
 
 /// What [`deploy_stack`] deploys and initialises.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
-    /// The only address allowed to submit.
+    /// The keeper registered in the oracle.
     pub keeper: Address,
     /// Fractional bits of the proof's outputs.
     pub output_scale_bits: u8,
     /// Scores per update.
     pub batch_size: u16,
-    /// Oldest data (seconds) the oracle accepts.
+    /// Oldest data (seconds) the oracle accepts for the market.
     pub max_data_age: u64,
     /// Symbol of the reserve of [`default_reserves`] whose parameters the oracle moves (`WETH`).
     pub reserve: String,
     /// Its parameters before any update (they replace the reserve's defaults at listing).
     pub initial: CollateralParams,
+    /// The model's id in the oracle's registry.
+    pub model_id: u32,
+    /// keccak256 of the model's feature schema, stored in the registry.
+    pub feature_schema_hash: B256,
+    /// The scores' horizon in seconds.
+    pub horizon: u32,
+    /// How far (bps) the update's claimed collateral price may be from the aggregator's.
+    pub price_tolerance_bps: u16,
+    /// Seconds between queueing an update in the steward and applying it.
+    pub execution_delay: u64,
+    /// The oracle's governance timelock. The deployment waits it out by moving anvil's clock
+    /// (`evm_increaseTime`), so a local chain may use a realistic value.
+    pub timelock_delay: u64,
+    /// The steward's bounds ([`aave_production_bounds`] unless a test needs others).
+    pub bounds: [AaveRiskSteward::Bound; 5],
+}
+
+impl StackConfig {
+    /// A configuration with the local defaults: model 1, a 7-day horizon, a 1 % price tolerance, a
+    /// one-hour execution delay, a two-day timelock and Aave's production bounds.
+    pub fn local(
+        keeper: Address,
+        output_scale_bits: u8,
+        batch_size: u16,
+        max_data_age: u64,
+        reserve: &str,
+        initial: CollateralParams,
+    ) -> Self {
+        Self {
+            keeper,
+            output_scale_bits,
+            batch_size,
+            max_data_age,
+            reserve: reserve.into(),
+            initial,
+            model_id: 1,
+            feature_schema_hash: B256::ZERO,
+            horizon: 7 * 86_400,
+            price_tolerance_bps: 100,
+            execution_delay: 3_600,
+            timelock_delay: 2 * 86_400,
+            bounds: aave_production_bounds(),
+        }
+    }
+}
+
+/// Moves anvil's clock forward by `seconds` and mines a block (`evm_increaseTime`, `evm_mine`).
+/// Local chains only.
+pub async fn advance_time(provider: &DynProvider, seconds: u64) -> Result<()> {
+    provider
+        .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,))
+        .await
+        .map_err(rpc)?;
+    provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.map_err(rpc)?;
+    Ok(())
+}
+
+/// Simulates a prepared call, then sends it and waits for a successful receipt; reverts decode with
+/// [`revert_error`]. The simulation keeps a rejected call from taking a cached nonce (see
+/// [`signer_provider`]).
+async fn send<P: Provider, D: alloy::contract::CallDecoder>(
+    call: alloy::contract::CallBuilder<P, D>,
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    call.call_raw().await.map_err(revert_error)?;
+    let receipt = call.send().await.map_err(revert_error)?.get_receipt().await.map_err(rpc)?;
+    if !receipt.status() {
+        return Err(Error::TxFailed { tx: receipt.transaction_hash.to_string() });
+    }
+    Ok(receipt)
 }
 
 /// Deploys the verifier, a real Aave v3 market ([`deploy_aave`] with [`default_reserves`], the
-/// chosen reserve listed with `cfg.initial`), an `AaveRiskSteward` on its PoolConfigurator and the
-/// `RiskOracle` that targets the steward; then names the oracle in the steward and grants the
-/// steward Aave's RISK_ADMIN role. The provider's signer deploys everything and becomes the Aave
-/// market's admin and the steward's owner.
+/// chosen reserve listed with `cfg.initial`), an `AaveRiskSteward` on its PoolConfigurator and data
+/// provider, and the `RiskOracle` that queues into the steward; names the oracle in the steward,
+/// grants the steward Aave's RISK_ADMIN role, registers the keeper, and registers the model and the
+/// market's feed rules through the oracle's timelock (waited out with [`advance_time`]). The
+/// provider's signer deploys everything and becomes the Aave market's admin, the steward's owner and
+/// guardian, and the oracle's owner.
 ///
 /// `foundry_out` is `contracts/out`; `aave_artifacts` is
 /// `contracts/node_modules/@aave/core-v3/artifacts`.
@@ -338,20 +599,32 @@ pub async fn deploy_stack(
     spec.liquidation_threshold = cfg.initial.liquidation_threshold;
     spec.liquidation_bonus = cfg.initial.liquidation_bonus;
     let aave = deploy_aave(provider, aave_artifacts, foundry_out, &reserves).await?;
-    let asset = aave.reserve(&cfg.reserve).map(|r| r.asset).ok_or_else(|| Error::Deploy {
+    let reserve = aave.reserve(&cfg.reserve).ok_or_else(|| Error::Deploy {
         step: "deploying Aave".into(),
         reason: format!("{} was not listed", cfg.reserve),
     })?;
+    let (asset, price_source) = (reserve.asset, reserve.aggregator);
 
     let step = |what: &str| {
         let what = what.to_string();
         move |e: Error| Error::Deploy { step: what, reason: e.to_string() }
     };
+    let execution_delay =
+        alloy::primitives::aliases::U40::try_from(cfg.execution_delay).map_err(|_| {
+            Error::Deploy {
+                step: "deploying AaveRiskSteward".into(),
+                reason: format!("execution delay {} does not fit 40 bits", cfg.execution_delay),
+            }
+        })?;
     let mut code = foundry_bytecode(foundry_out, "AaveRiskSteward.sol", "AaveRiskSteward")?;
     code.extend(
         AaveRiskSteward::constructorCall {
             poolConfigurator_: aave.pool_configurator,
+            poolDataProvider_: aave.data_provider,
             owner_: aave.admin,
+            guardian_: aave.admin,
+            executionDelay_: execution_delay,
+            bounds_: cfg.bounds.clone(),
         }
         .abi_encode(),
     );
@@ -359,32 +632,87 @@ pub async fn deploy_stack(
     let mut code = foundry_bytecode(foundry_out, "RiskOracle.sol", "RiskOracle")?;
     code.extend(
         RiskOracle::constructorCall {
-            verifier,
-            configurator: steward,
-            keeper: cfg.keeper,
-            outputScaleBits: cfg.output_scale_bits,
-            batchSize: cfg.batch_size,
-            maxDataAge: cfg.max_data_age,
+            steward_: steward,
+            owner_: aave.admin,
+            timelockDelay_: cfg.timelock_delay,
         }
         .abi_encode(),
     );
     let (oracle, _) = deploy(provider, code).await.map_err(step("deploying RiskOracle"))?;
+
     let s = AaveRiskSteward::new(steward, provider.clone());
-    let pending = s
-        .setOracle(oracle)
-        .send()
-        .await
-        .map_err(|e| step("AaveRiskSteward.setOracle")(revert_error(e)))?;
-    pending.get_receipt().await.map_err(rpc)?;
+    send(s.setRiskOracle(oracle)).await.map_err(step("AaveRiskSteward.setRiskOracle"))?;
     // The steward gets the role only once it answers to the oracle alone.
     let acl = IACLManager::new(aave.acl_manager, provider.clone());
-    let pending = acl
-        .addRiskAdmin(steward)
-        .send()
+    send(acl.addRiskAdmin(steward)).await.map_err(step("ACLManager.addRiskAdmin(steward)"))?;
+
+    let o = RiskOracle::new(oracle, provider.clone());
+    send(o.setKeeper(cfg.keeper, true)).await.map_err(step("RiskOracle.setKeeper"))?;
+    let model = RiskOracle::Model {
+        verifier,
+        featureSchemaHash: cfg.feature_schema_hash,
+        outputScaleBits: cfg.output_scale_bits,
+        batchSize: cfg.batch_size,
+        horizon: cfg.horizon,
+        layout: RiskOracle::InstanceLayout::ScoresOnly,
+        active: false,
+    };
+    let market = RiskOracle::MarketConfig {
+        modelId: cfg.model_id,
+        maxDataAge: cfg.max_data_age,
+        priceSource: price_source,
+        priceToleranceBps: cfg.price_tolerance_bps,
+    };
+    send(o.scheduleRegisterModel(cfg.model_id, model.clone()))
         .await
-        .map_err(|e| step("ACLManager.addRiskAdmin(steward)")(revert_error(e)))?;
-    pending.get_receipt().await.map_err(rpc)?;
-    Ok(Deployment { verifier, steward, oracle, asset, aave })
+        .map_err(step("RiskOracle.scheduleRegisterModel"))?;
+    send(o.scheduleConfigureMarket(asset, market.clone()))
+        .await
+        .map_err(step("RiskOracle.scheduleConfigureMarket"))?;
+    if cfg.timelock_delay > 0 {
+        advance_time(provider, cfg.timelock_delay)
+            .await
+            .map_err(step("waiting out the timelock"))?;
+    }
+    send(o.registerModel(cfg.model_id, model)).await.map_err(step("RiskOracle.registerModel"))?;
+    send(o.configureMarket(asset, market)).await.map_err(step("RiskOracle.configureMarket"))?;
+    Ok(Deployment { verifier, steward, oracle, model_id: cfg.model_id, asset, price_source, aave })
+}
+
+/// Deploys a `RiskCappedVault` of `asset` whose caps follow `oracle`'s feed; `owner` lists markets.
+pub async fn deploy_vault(
+    provider: &DynProvider,
+    foundry_out: &Path,
+    asset: Address,
+    oracle: Address,
+    owner: Address,
+    cap_timelock: u64,
+) -> Result<Address> {
+    let mut code = foundry_bytecode(foundry_out, "RiskCappedVault.sol", "RiskCappedVault")?;
+    code.extend(
+        RiskCappedVault::constructorCall {
+            asset_: asset,
+            name_: "zkrisk risk-capped vault".into(),
+            symbol_: "zrVAULT".into(),
+            oracle_: oracle,
+            owner_: owner,
+            capTimelock_: cap_timelock,
+        }
+        .abi_encode(),
+    );
+    let (vault, _) = deploy(provider, code).await.map_err(|e| Error::Deploy {
+        step: "deploying RiskCappedVault".into(),
+        reason: e.to_string(),
+    })?;
+    Ok(vault)
+}
+
+/// The latest answer of a Chainlink-style aggregator (`latestRoundData`), as the oracle reads it.
+pub async fn aggregator_price(provider: &DynProvider, aggregator: Address) -> Result<U256> {
+    let feed = PriceFeed::new(aggregator, provider.clone());
+    let round = feed.latestRoundData().call().await.map_err(revert_error)?;
+    U256::try_from(round.answer)
+        .map_err(|_| Error::Rpc(format!("aggregator {aggregator} answered {}", round.answer)))
 }
 
 /// Reads a reserve's collateral parameters from Aave (`AaveProtocolDataProvider`, which decodes
@@ -404,8 +732,8 @@ pub async fn read_params(
     })
 }
 
-/// Turns a contract error into [`Error::Reverted`] with the custom error decoded (the oracle's,
-/// the steward's, or Aave's numeric `Error(string)` code), or [`Error::Rpc`] when nothing reverted.
+/// Turns a contract error into [`Error::Reverted`] with the custom error decoded (zkrisk's
+/// `Errors` library, OpenZeppelin's, or Aave's numeric `Error(string)` code), or [`Error::Rpc`] when nothing reverted.
 pub fn revert_error(e: alloy::contract::Error) -> Error {
     // `Variant(Variant { args })` → `Variant { args }`.
     fn unwrap_variant(text: String) -> String {
@@ -416,9 +744,7 @@ pub fn revert_error(e: alloy::contract::Error) -> Error {
     }
     match e.as_revert_data() {
         Some(data) => Error::Reverted {
-            error: if let Ok(d) = RiskOracle::RiskOracleErrors::abi_decode(&data) {
-                unwrap_variant(format!("{d:?}"))
-            } else if let Ok(d) = AaveRiskSteward::AaveRiskStewardErrors::abi_decode(&data) {
+            error: if let Ok(d) = ZkriskErrors::ZkriskErrorsErrors::abi_decode(&data) {
                 unwrap_variant(format!("{d:?}"))
             } else if let Ok(r) = alloy::sol_types::Revert::abi_decode(&data) {
                 // Aave v3 reverts with numeric codes (contracts/protocol/libraries/helpers/Errors.sol).
@@ -431,25 +757,53 @@ pub fn revert_error(e: alloy::contract::Error) -> Error {
     }
 }
 
-/// The update of `asset` for one epoch: the proven scores (fixed point with `bits` fractional
-/// bits, in the proof's output order) and the parameters [`zkrisk_models::policy::apply`] gives
-/// for them, which are what `RiskOracle` recomputes and requires.
+/// What an update claims besides its scores: which model, the data's block, until when it is valid,
+/// and the collateral price its inputs were computed at.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateContext {
+    /// The model's id in the registry.
+    pub model_id: u32,
+    /// Block number of the data.
+    pub data_block: u64,
+    /// The last second at which the update may be accepted (and applied by the steward).
+    pub valid_until: u64,
+    /// The collateral price, in the aggregator's units (the oracle compares it with the aggregator).
+    pub collateral_price: U256,
+}
+
+/// The steward's `KEEP_CURRENT`: an update leaves the cap as it is.
+pub const KEEP_CURRENT_CAP: u64 = u64::MAX;
+
+/// The update of `market` for one epoch: the proven scores (fixed point with `bits` fractional
+/// bits, in the proof's output order), the LTV, LT and bonus [`zkrisk_models::policy::apply`]
+/// gives for them (which `RiskOracle` recomputes and requires), caps left as they are.
 pub fn update_for(
-    asset: Address,
+    market: Address,
     epoch: u64,
     data_timestamp: u64,
     scores: &[u64],
     bits: u8,
+    ctx: &UpdateContext,
 ) -> Result<RiskOracle::Update> {
     let out = zkrisk_models::policy::apply(scores, bits)?;
+    let valid_until = alloy::primitives::aliases::U40::try_from(ctx.valid_until)
+        .map_err(|_| Error::Rpc(format!("valid_until {} does not fit 40 bits", ctx.valid_until)))?;
     Ok(RiskOracle::Update {
-        asset,
+        market,
+        modelId: ctx.model_id,
         epoch,
         dataTimestamp: data_timestamp,
+        dataBlock: ctx.data_block,
+        validUntil: valid_until,
+        collateralPrice: ctx.collateral_price,
         scores: scores.iter().map(|s| U256::from(*s)).collect(),
-        ltv: out.params.ltv,
-        liquidationThreshold: out.params.liquidation_threshold,
-        liquidationBonus: out.params.liquidation_bonus,
+        params: RiskOracle::Params {
+            ltv: out.params.ltv,
+            liquidationThreshold: out.params.liquidation_threshold,
+            liquidationBonus: out.params.liquidation_bonus,
+            supplyCap: KEEP_CURRENT_CAP,
+            borrowCap: KEEP_CURRENT_CAP,
+        },
     })
 }
 
@@ -488,37 +842,57 @@ impl OracleClient {
         Ok(())
     }
 
-    /// Sends `submit` and waits for its receipt. A revert is caught at gas estimation, before
-    /// anything is sent, and decoded like [`OracleClient::check`]'s.
+    /// Simulates `submit`, sends it and waits for its receipt. A revert is caught by the simulation,
+    /// before anything is sent (so it takes no nonce), and decoded like [`OracleClient::check`]'s.
     pub async fn submit(&self, update: &RiskOracle::Update, proof: &[u8]) -> Result<Submitted> {
         let c = RiskOracle::new(self.oracle, self.provider.clone());
-        let pending = c
-            .submit(update.clone(), Bytes::copy_from_slice(proof))
-            .send()
-            .await
-            .map_err(revert_error)?;
-        let receipt = pending.get_receipt().await.map_err(rpc)?;
-        let tx_hash = receipt.transaction_hash.to_string();
-        if !receipt.status() {
-            return Err(Error::TxFailed { tx: tx_hash });
-        }
+        let receipt = send(c.submit(update.clone(), Bytes::copy_from_slice(proof))).await?;
         Ok(Submitted {
-            tx_hash,
+            tx_hash: receipt.transaction_hash.to_string(),
             gas_used: receipt.gas_used,
             block: receipt.block_number.unwrap_or(0),
         })
     }
 
-    /// The oracle's latest verified state of `asset`.
-    pub async fn market_state(&self, asset: Address) -> Result<RiskOracle::MarketState> {
+    /// The oracle's latest accepted state of `market`.
+    pub async fn market_state(&self, market: Address) -> Result<RiskOracle::MarketState> {
         let c = RiskOracle::new(self.oracle, self.provider.clone());
-        c.marketState(asset).call().await.map_err(revert_error)
+        c.marketState(market).call().await.map_err(revert_error)
+    }
+
+    /// Applies the steward's queued update `id` to Aave (`AaveRiskSteward.execute`; anyone may call
+    /// once its execution delay has passed) and waits for the receipt.
+    pub async fn execute_queued(&self, id: U256) -> Result<Submitted> {
+        let oracle = RiskOracle::new(self.oracle, self.provider.clone());
+        let steward = oracle.steward().call().await.map_err(revert_error)?;
+        let receipt =
+            send(AaveRiskSteward::new(steward, self.provider.clone()).execute(id)).await?;
+        Ok(Submitted {
+            tx_hash: receipt.transaction_hash.to_string(),
+            gas_used: receipt.gas_used,
+            block: receipt.block_number.unwrap_or(0),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steward_constructor_arguments_are_static() {
+        let args = AaveRiskSteward::constructorCall {
+            poolConfigurator_: Address::repeat_byte(1),
+            poolDataProvider_: Address::repeat_byte(2),
+            owner_: Address::repeat_byte(3),
+            guardian_: Address::repeat_byte(4),
+            executionDelay_: alloy::primitives::aliases::U40::from(3_600),
+            bounds_: aave_production_bounds(),
+        }
+        .abi_encode();
+        // Four addresses, a uint40 and five (uint16, uint16, uint32) tuples, all inline.
+        assert_eq!(args.len(), 32 * (5 + 15), "{}", hex::encode(&args));
+    }
 
     #[test]
     fn the_dev_key_signs_only_on_anvil() {

@@ -9,10 +9,12 @@
 //!    a trusted setup), prove the batch and verify it off-chain;
 //! 6. start anvil with its clock at the end of the data day, deploy the verifier, a real Aave v3
 //!    market (Aave's compiled contracts, [`crate::aave::deploy`]), the risk steward holding Aave's
-//!    RISK_ADMIN role, and the oracle;
+//!    RISK_ADMIN role, and the oracle, and register the model and the market through the oracle's
+//!    timelock (anvil's clock is moved past it);
 //! 7. map the proven scores to collateral parameters ([`zkrisk_models::policy`]) and submit through
-//!    [`OracleClient`], the keeper's path; the steward applies them to the WETH reserve through
-//!    Aave's PoolConfigurator; read them back from Aave;
+//!    [`OracleClient`], the keeper's path; the oracle queues them in the steward, which applies them
+//!    to the WETH reserve through Aave's PoolConfigurator after its execution delay (anvil's clock
+//!    again); read them back from Aave;
 //! 8. show that a tampered proof and a tampered score are rejected, and stop anvil.
 
 use std::{
@@ -20,7 +22,10 @@ use std::{
     time::Instant,
 };
 
-use alloy::primitives::{U256, keccak256};
+use alloy::{
+    primitives::{Address, U256, keccak256},
+    providers::Provider,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::info;
@@ -158,8 +163,10 @@ pub struct ProofSection {
 pub struct OnchainSection {
     /// The update was mined and the oracle holds the proof's hash for the epoch.
     pub verified: bool,
-    /// Gas of `submit`: proof verification, the steward and Aave's PoolConfigurator included.
+    /// Gas of `submit`: proof verification, the price binding and the steward's queue included.
     pub gas_used: u64,
+    /// Gas of the steward's `execute`: the bounds re-checked and Aave's PoolConfigurator called.
+    pub execute_gas_used: u64,
     /// Transaction hash.
     pub tx_hash: String,
     /// Oracle address.
@@ -421,21 +428,26 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     step(6, "starting anvil and deploying the verifier, Aave v3, the risk steward and RiskOracle");
     let epoch = (last_day + 1) as u64;
     let data_ts = epoch * DAY as u64;
+    let mut stack = chain::StackConfig::local(
+        Address::ZERO,
+        bits,
+        cfg.batch as u16,
+        cfg.max_data_age,
+        DEMO_RESERVE,
+        INITIAL_PARAMS,
+    );
+    stack.feature_schema_hash = keccak256(features.join(",").as_bytes());
+    stack.horizon = cfg.horizon_days * DAY as u32;
+    // The deployment waits out the oracle's governance timelock on anvil's clock: start the chain that
+    // much earlier, so that the clock reads an hour after the data day when the keeper submits.
+    let genesis = data_ts + 3_600 - stack.timelock_delay;
     let anvil =
-        Anvil::spawn(&cfg.root.join("contracts/node_modules/.bin/anvil"), Some(data_ts + 3_600))
-            .await?;
+        Anvil::spawn(&cfg.root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await?;
     let result = async {
         let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY)?;
         let verifier =
             solc::compile(&cfg.root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier")?;
-        let stack = chain::StackConfig {
-            keeper,
-            output_scale_bits: bits,
-            batch_size: cfg.batch as u16,
-            max_data_age: cfg.max_data_age,
-            reserve: DEMO_RESERVE.into(),
-            initial: INITIAL_PARAMS,
-        };
+        stack.keeper = keeper;
         let deployment = chain::deploy_stack(
             &provider,
             &cfg.root.join("contracts/out"),
@@ -451,28 +463,40 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let before = chain::read_params(&provider, data_provider, asset).await?;
 
         step(7, "submitting the proof-checked update through the keeper's path");
-        let update = chain::update_for(asset, epoch, data_ts, &scores, bits)?;
+        // The claimed collateral price is the reserve aggregator's (the local market's price: this
+        // model's proof does not bind it; the oracle checks it against the aggregator).
+        let ctx = chain::UpdateContext {
+            model_id: deployment.model_id,
+            data_block: provider.get_block_number().await.map_err(|e| Error::Rpc(e.to_string()))?,
+            valid_until: data_ts + DAY as u64,
+            collateral_price: chain::aggregator_price(&provider, deployment.price_source).await?,
+        };
+        let update = chain::update_for(asset, epoch, data_ts, &scores, bits, &ctx)?;
         let rule = policy::apply(&scores, bits)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
+        // The steward applies the queued update once its execution delay has passed.
+        let queued = client.market_state(asset).await?.stewardUpdateId;
+        chain::advance_time(&provider, stack.execution_delay).await?;
+        let applied = client.execute_queued(queued).await?;
         let after = chain::read_params(&provider, data_provider, asset).await?;
         let state = client.market_state(asset).await?;
         let verified = state.epoch == epoch && state.proofHash == keccak256(&proof.proof);
-        info!(tx = %sent.tx_hash, gas = sent.gas_used, ltv_before = before.ltv, ltv_after = after.ltv,
-            "update applied");
+        info!(tx = %sent.tx_hash, gas = sent.gas_used, execute_gas = applied.gas_used,
+            ltv_before = before.ltv, ltv_after = after.ltv, "update applied");
 
         step(8, "submitting tampered copies (they must be rejected)");
         let mut flipped = proof.proof.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x01;
-        let next = chain::update_for(asset, epoch + 1, data_ts + 60, &scores, bits)?;
+        let next = chain::update_for(asset, epoch + 1, data_ts + 60, &scores, bits, &ctx)?;
         let proof_flip = describe(client.check(&next, &flipped).await);
         let mut bumped = scores.clone();
         bumped[0] += 1;
-        let bumped_update = chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits)?;
+        let bumped_update = chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits, &ctx)?;
         let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
         let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
-        Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, verified, rejected, proof_flip, score_bump))
+        Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, applied, verified, rejected, proof_flip, score_bump))
     }
     .await;
     anvil.stop().await?;
@@ -483,6 +507,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         after,
         rule,
         sent,
+        applied,
         verified,
         rejected,
         proof_flip,
@@ -528,6 +553,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         onchain: OnchainSection {
             verified,
             gas_used: sent.gas_used,
+            execute_gas_used: applied.gas_used,
             tx_hash: sent.tx_hash,
             oracle: deployment.oracle.to_string(),
             steward: deployment.steward.to_string(),

@@ -11,17 +11,18 @@ use zkrisk_oracle::{
 use crate::root;
 
 /// anvil's second development account (public, local chains only).
-const OTHER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub(crate) const OTHER_KEY: &str =
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const T0: u64 = 1_700_000_000;
 
-struct Fixture {
+pub(crate) struct Fixture {
     proof: Vec<u8>,
     scores: Vec<u64>,
     bits: u8,
     batch: u16,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let path = root().join("contracts/test/fixtures/epoch_proof.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     Fixture {
@@ -43,8 +44,9 @@ fn update(
     epoch: u64,
     data_ts: u64,
     scores: &[u64],
+    ctx: &chain::UpdateContext,
 ) -> RiskOracle::Update {
-    chain::update_for(asset, epoch, data_ts, scores, f.bits).unwrap()
+    chain::update_for(asset, epoch, data_ts, scores, f.bits, ctx).unwrap()
 }
 
 fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
@@ -54,11 +56,21 @@ fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {
     }
 }
 
-/// The Rust bindings, the Rust copy of the rule and the real contracts agree: a real proof is
-/// accepted once and lands in a real Aave v3 reserve through the steward, and each rejection decodes
-/// to the oracle's (or the steward's, or Aave's) error.
-#[tokio::test]
-async fn oracle_client_against_the_real_contracts() {
+/// The latest block's timestamp and number.
+async fn chain_now(provider: &alloy::providers::DynProvider) -> (u64, u64) {
+    use alloy::providers::Provider;
+    let block = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .expect("latest block");
+    (block.header.timestamp, block.header.number)
+}
+
+/// Deploys the whole stack on a fresh anvil with the fixture's verifier (model 1, WETH reserve,
+/// Aave's production bounds, a two-day timelock waited out on anvil's clock).
+pub(crate) async fn stack_with_fixture()
+-> (Anvil, alloy::providers::DynProvider, Address, chain::Deployment) {
     let root = root();
     let f = fixture();
     let anvil =
@@ -71,19 +83,7 @@ async fn oracle_client_against_the_real_contracts() {
     )
     .unwrap();
     assert!(verifier.runtime_size < 24_576, "verifier runtime {} B", verifier.runtime_size);
-    let initial = policy::CollateralParams {
-        ltv: 8000,
-        liquidation_threshold: 8500,
-        liquidation_bonus: 10_500,
-    };
-    let stack = chain::StackConfig {
-        keeper,
-        output_scale_bits: f.bits,
-        batch_size: f.batch,
-        max_data_age: 86_400,
-        reserve: "WETH".into(),
-        initial,
-    };
+    let stack = chain::StackConfig::local(keeper, f.bits, f.batch, 86_400, "WETH", INITIAL);
     let d = chain::deploy_stack(
         &provider,
         &root.join("contracts/out"),
@@ -93,26 +93,83 @@ async fn oracle_client_against_the_real_contracts() {
     )
     .await
     .unwrap();
+    (anvil, provider, keeper, d)
+}
+
+/// The fixture's update context at the chain's current time: model 1, price from the aggregator.
+pub(crate) async fn context_now(
+    provider: &alloy::providers::DynProvider,
+    d: &chain::Deployment,
+) -> (u64, chain::UpdateContext) {
+    let (now, block) = chain_now(provider).await;
+    let ctx = chain::UpdateContext {
+        model_id: d.model_id,
+        data_block: block,
+        valid_until: now + 86_400,
+        collateral_price: chain::aggregator_price(provider, d.price_source).await.unwrap(),
+    };
+    (now, ctx)
+}
+
+/// Submits the fixture's valid update (epoch 1) and returns its submit and execute gas.
+pub(crate) async fn submit_fixture(
+    provider: &alloy::providers::DynProvider,
+    d: &chain::Deployment,
+) -> (u64, u64) {
+    let f = fixture();
+    let (now, ctx) = context_now(provider, d).await;
+    let client = OracleClient::new(provider.clone(), d.oracle);
+    let sent =
+        client.submit(&update(&f, d.asset, 1, now - 600, &f.scores, &ctx), &f.proof).await.unwrap();
+    let id = client.market_state(d.asset).await.unwrap().stewardUpdateId;
+    chain::advance_time(provider, 3_600).await.unwrap();
+    let applied = client.execute_queued(id).await.unwrap();
+    (sent.gas_used, applied.gas_used)
+}
+
+const INITIAL: policy::CollateralParams =
+    policy::CollateralParams { ltv: 8000, liquidation_threshold: 8500, liquidation_bonus: 10_500 };
+
+/// The Rust bindings, the Rust copy of the rule and the real contracts agree: a real proof is
+/// accepted once, queued in the steward and, after the steward's delay, lands in a real Aave v3
+/// reserve; each rejection decodes to the oracle's (or the steward's, or Aave's) error.
+#[tokio::test]
+async fn oracle_client_against_the_real_contracts() {
+    let f = fixture();
+    let (anvil, provider, keeper, d) = stack_with_fixture().await;
     let asset = d.asset;
     assert_eq!(Some(asset), d.aave.reserve("WETH").map(|r| r.asset));
     let dp = d.aave.data_provider;
-    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), initial);
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), INITIAL);
     // The steward answers to the oracle alone and holds Aave's RISK_ADMIN; the oracle holds no role.
     let steward = AaveRiskSteward::new(d.steward, provider.clone());
-    assert_eq!(steward.oracle().call().await.unwrap(), d.oracle);
+    assert_eq!(steward.riskOracle().call().await.unwrap(), d.oracle);
     assert_eq!(steward.poolConfigurator().call().await.unwrap(), d.aave.pool_configurator);
+    assert_eq!(steward.poolDataProvider().call().await.unwrap(), d.aave.data_provider);
     let acl = IACLManager::new(d.aave.acl_manager, provider.clone());
     assert!(acl.isRiskAdmin(d.steward).call().await.unwrap());
     assert!(!acl.isRiskAdmin(d.oracle).call().await.unwrap());
-    let direct = steward.configureReserveAsCollateral(
+    // The registry holds the model and the market's rules (registered through the timelock).
+    let oracle = RiskOracle::new(d.oracle, provider.clone());
+    let model = oracle.model(d.model_id).call().await.unwrap();
+    assert_eq!(model.verifier, d.verifier);
+    assert!(model.active);
+    assert_eq!(oracle.marketConfig(asset).call().await.unwrap().priceSource, d.price_source);
+    assert!(oracle.isKeeper(keeper).call().await.unwrap());
+
+    let (now, ctx) = context_now(&provider, &d).await;
+    let direct = steward.queue(AaveRiskSteward::ParamUpdate {
         asset,
-        U256::from(7_000),
-        U256::from(7_500),
-        U256::from(10_500),
-    );
+        ltv: 7_990,
+        liquidationThreshold: 8_490,
+        liquidationBonus: 10_500,
+        supplyCap: chain::KEEP_CURRENT_CAP,
+        borrowCap: chain::KEEP_CURRENT_CAP,
+        validUntil: alloy::primitives::aliases::U40::from(now + 100),
+    });
     reverted_with(direct.call().await.map(|_| ()).map_err(chain::revert_error), "NotRiskOracle");
     reverted_with(
-        steward.setOracle(keeper).call().await.map(|_| ()).map_err(chain::revert_error),
+        steward.setRiskOracle(keeper).call().await.map(|_| ()).map_err(chain::revert_error),
         "OracleAlreadySet",
     );
     // Nobody but a risk or pool admin reaches Aave's configurator (CALLER_NOT_RISK_OR_POOL_ADMIN, 4).
@@ -122,46 +179,77 @@ async fn oracle_client_against_the_real_contracts() {
         pc.configureReserveAsCollateral(asset, U256::from(1), U256::from(2), U256::from(10_001));
     reverted_with(call.call().await.map(|_| ()).map_err(chain::revert_error), "Error(\"4\")");
     let client = OracleClient::new(provider.clone(), d.oracle);
+    let data_ts = now - 600;
 
     // Wrong parameters: the Rust rule and the Solidity rule must agree for the right ones.
-    let mut wrong = update(&f, asset, 1, T0, &f.scores);
-    wrong.ltv -= 1;
+    let mut wrong = update(&f, asset, 1, data_ts, &f.scores, &ctx);
+    wrong.params.ltv -= 1;
     reverted_with(client.check(&wrong, &f.proof).await, "ParamsMismatch");
     // Data from the future, data too old.
     reverted_with(
-        client.check(&update(&f, asset, 1, T0 + 10_000, &f.scores), &f.proof).await,
+        client.check(&update(&f, asset, 1, now + 10_000, &f.scores, &ctx), &f.proof).await,
         "FutureData",
     );
     reverted_with(
-        client.check(&update(&f, asset, 1, T0 - 200_000, &f.scores), &f.proof).await,
+        client.check(&update(&f, asset, 1, now - 200_000, &f.scores, &ctx), &f.proof).await,
         "StaleData",
+    );
+    // A collateral price 5 % off the aggregator's (the tolerance is 1 %).
+    let mut off = ctx;
+    off.collateral_price = ctx.collateral_price * U256::from(105) / U256::from(100);
+    reverted_with(
+        client.check(&update(&f, asset, 1, data_ts, &f.scores, &off), &f.proof).await,
+        "PriceMismatch",
+    );
+    // A model the market does not pin; an expired update.
+    let mut other_model = ctx;
+    other_model.model_id = 2;
+    reverted_with(
+        client.check(&update(&f, asset, 1, data_ts, &f.scores, &other_model), &f.proof).await,
+        "WrongModel",
+    );
+    let mut expired = ctx;
+    expired.valid_until = now - 1;
+    reverted_with(
+        client.check(&update(&f, asset, 1, data_ts, &f.scores, &expired), &f.proof).await,
+        "UpdateExpired",
     );
     // A proof of other scores.
     let mut bumped = f.scores.clone();
     bumped[3] += 1;
-    reverted_with(client.check(&update(&f, asset, 1, T0, &bumped), &f.proof).await, "InvalidProof");
-    // Not the keeper.
+    reverted_with(
+        client.check(&update(&f, asset, 1, data_ts, &bumped, &ctx), &f.proof).await,
+        "InvalidProof",
+    );
+    // Not a keeper.
     let stranger = OracleClient::new(other, d.oracle);
     reverted_with(
-        stranger.check(&update(&f, asset, 1, T0, &f.scores), &f.proof).await,
+        stranger.check(&update(&f, asset, 1, data_ts, &f.scores, &ctx), &f.proof).await,
         "NotKeeper",
     );
 
-    // The valid update lands once.
-    let good = update(&f, asset, 1, T0, &f.scores);
+    // The valid update is accepted once and queued; Aave has not moved yet.
+    let good = update(&f, asset, 1, data_ts, &f.scores, &ctx);
     let sent = client.submit(&good, &f.proof).await.unwrap();
-    eprintln!("submit gas (proof, steward and Aave's PoolConfigurator): {}", sent.gas_used);
+    eprintln!("submit gas (proof, price binding, steward queue): {}", sent.gas_used);
     assert!(sent.gas_used > 300_000, "gas {}", sent.gas_used);
     let expected = policy::apply(&f.scores, f.bits).unwrap();
-    // Aave itself now holds the proven parameters.
-    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), expected.params);
     let state = client.market_state(asset).await.unwrap();
     assert_eq!(state.epoch, 1);
     assert_eq!(state.riskBps, expected.risk_bps);
     assert_eq!(state.proofHash, keccak256(&f.proof));
     assert_eq!(state.publisher, keeper);
+    assert_eq!(state.stewardUpdateId, U256::from(1));
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), INITIAL);
     // Replaying it is rejected.
     reverted_with(client.submit(&good, &f.proof).await, "StaleEpoch");
+    // The steward applies it only after its execution delay; then Aave holds the proven parameters.
+    reverted_with(client.execute_queued(state.stewardUpdateId).await, "UpdateNotReady");
+    chain::advance_time(&provider, 3_600).await.unwrap();
+    let applied = client.execute_queued(state.stewardUpdateId).await.unwrap();
+    eprintln!("steward execute gas (bounds, Aave's PoolConfigurator): {}", applied.gas_used);
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), expected.params);
+    reverted_with(client.execute_queued(state.stewardUpdateId).await, "UpdateNotPending");
     anvil.stop().await.unwrap();
 }
 
