@@ -101,6 +101,7 @@ contract StewardInvariantTest is Test, Bounds {
         aave.listReserve(assets[1], MockAaveMarket.Reserve(7_300, 7_800, 10_500, 43_000, 28_000));
         steward = new AaveRiskSteward(address(aave), address(aave), owner, guardian, 1 hours, aaveBounds());
         aave.setRiskAdmin(address(steward));
+        aave.setRecording(true);
         handler = new StewardHandler(steward, aave, guardian, assets);
         vm.prank(owner);
         steward.setRiskOracle(address(handler));
