@@ -52,6 +52,8 @@ fn demo_twice_applies_the_proven_parameters_and_rejects_tampering() {
             assert!(r["onchain"][key].as_str().unwrap().starts_with("0x"), "onchain.{key}: {r}");
         }
         assert!(r["onchain"]["gas_used"].as_u64().unwrap() > 200_000, "{r}");
+        // The steward applied the queued update to Aave after its delay.
+        assert!(r["onchain"]["execute_gas_used"].as_u64().unwrap() > 50_000, "{r}");
         assert!(r["onchain"]["tx_hash"].as_str().unwrap().starts_with("0x"));
         assert!(r["proof"]["prove_seconds"].as_f64().unwrap() > 0.0);
         // Metrics were computed on the hold-out period, beside the baseline.
