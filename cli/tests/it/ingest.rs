@@ -2,40 +2,19 @@
 //! Parquet of a run that was never interrupted; `zkrisk positions` reads it back.
 
 use std::{
-    collections::BTreeMap,
     path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use alloy::providers::{Provider, ProviderBuilder};
-use zkrisk_oracle::{
-    aave::{
-        deploy::{default_reserves, deploy_aave},
-        sim::{PricePaths, SimConfig, simulate},
-    },
-    chain::{self, ANVIL_DEV_KEY, Anvil},
-};
+use alloy::providers::Provider;
+use zkrisk_oracle::aave::sim::SimConfig;
 use zkrisk_pipeline::aave::store;
 
-use crate::{proxy, root};
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                files.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    files
-}
+use crate::{
+    proxy, root,
+    support::{self, snapshot},
+};
 
 fn ingest_cmd(rpc: &str, pool: &str, to: u64, out: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkrisk"));
@@ -58,20 +37,7 @@ async fn ingest_killed_mid_run_resumes_to_identical_parquet() {
         activity: 0.2,
     };
     let genesis = 1_654_905_600; // 2022-06-11
-    let anvil =
-        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await.unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let market = deploy_aave(
-        &admin,
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        &root.join("contracts/out"),
-        &default_reserves(),
-    )
-    .await
-    .unwrap();
-    let plain = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
-    let prices = PricePaths::load(&root.join("data")).unwrap();
-    simulate(&plain, &market, &prices, &root.join("contracts/out"), &cfg, |_| {}).await.unwrap();
+    let (anvil, plain, market, _) = support::simulated_market(&root, &cfg, genesis).await;
     let head = plain.get_block_number().await.unwrap();
     let pool = format!("{:#x}", market.pool);
     let tmp = tempfile::tempdir().unwrap();

@@ -7,6 +7,8 @@ mod keeper;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;
+#[path = "../../../oracle/tests/it/support.rs"]
+mod support;
 mod train;
 
 use std::path::PathBuf;

@@ -4,15 +4,11 @@
 
 use std::{path::Path, process::Command};
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use serde_json::Value;
 use zkrisk_models::recommend::{AaveParams, validate};
 use zkrisk_oracle::{
-    aave::{
-        deploy::{default_reserves, deploy_aave},
-        sim::{PricePaths, SimConfig, simulate},
-    },
-    chain::{self, ANVIL_DEV_KEY, Anvil},
+    aave::sim::SimConfig,
     ingest::{IngestConfig, ToBlock, ingest},
 };
 use zkrisk_pipeline::{
@@ -20,7 +16,7 @@ use zkrisk_pipeline::{
     market,
 };
 
-use crate::root;
+use crate::{root, support};
 
 fn risk(data: &Path, extra: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
@@ -46,20 +42,7 @@ async fn risk_on_a_simulated_aave_market() {
         activity: 0.2,
     };
     let genesis = 1_654_732_800; // 2022-06-09
-    let anvil =
-        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await.unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let market = deploy_aave(
-        &admin,
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        &root.join("contracts/out"),
-        &default_reserves(),
-    )
-    .await
-    .unwrap();
-    let plain = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
-    let prices = PricePaths::load(&root.join("data")).unwrap();
-    simulate(&plain, &market, &prices, &root.join("contracts/out"), &cfg, |_| {}).await.unwrap();
+    let (anvil, plain, market, _) = support::simulated_market(&root, &cfg, genesis).await;
     let head = plain.get_block_number().await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut config =

@@ -214,6 +214,18 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         self.save(feed, epoch, "tx", &format!("{} {} {}", s.tx_hash, s.nonce, hex(&s.raw)))
     }
 
+    /// One ledger transition (see [`Store::transition`]).
+    fn mv(
+        &self,
+        feed: &str,
+        epoch: u64,
+        from: EpochState,
+        to: EpochState,
+        changes: &Changes,
+    ) -> Result<(), Error> {
+        self.store.transition(feed, epoch, from, to, changes).map_err(store_err)
+    }
+
     fn fail(&self, feed: &str, epoch: u64, e: &Error) -> Result<Outcome, Error> {
         self.store.record_failure(feed, epoch, &e.to_string()).map_err(store_err)?;
         if e.is_retryable() {
@@ -227,9 +239,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         let rec = self.store.get(feed, epoch).map_err(store_err)?;
         if let Some(rec) = rec.filter(|r| !r.state.is_final()) {
             let why = Changes { reason: Some(reason.to_string()), ..Changes::default() };
-            self.store
-                .transition(feed, epoch, rec.state, EpochState::Skipped, &why)
-                .map_err(store_err)?;
+            self.mv(feed, epoch, rec.state, EpochState::Skipped, &why)?;
         }
         Ok(Outcome::Skipped(reason.to_string()))
     }
@@ -279,9 +289,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                     };
                     self.save(name, epoch, "proof", &hex(&proven.payload))?;
                     let c = Changes { proof_hash: Some(proven.proof_hash), ..Changes::default() };
-                    self.store
-                        .transition(name, epoch, EpochState::Pending, EpochState::Proven, &c)
-                        .map_err(store_err)?;
+                    self.mv(name, epoch, EpochState::Pending, EpochState::Proven, &c)?;
                 }
                 EpochState::Proven => {
                     match self.chain.onchain_epoch(name).await {
@@ -290,15 +298,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                 reason: Some(format!("chain already at epoch {on}")),
                                 ..Changes::default()
                             };
-                            self.store
-                                .transition(
-                                    name,
-                                    epoch,
-                                    EpochState::Proven,
-                                    EpochState::Confirmed,
-                                    &c,
-                                )
-                                .map_err(store_err)?;
+                            self.mv(name, epoch, EpochState::Proven, EpochState::Confirmed, &c)?;
                             continue;
                         }
                         Ok(_) => {}
@@ -319,9 +319,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                         nonce: Some(signed.nonce),
                         ..Changes::default()
                     };
-                    self.store
-                        .transition(name, epoch, EpochState::Proven, EpochState::Submitted, &c)
-                        .map_err(store_err)?;
+                    self.mv(name, epoch, EpochState::Proven, EpochState::Submitted, &c)?;
                     if let Err(e) = self.chain.broadcast(&signed).await {
                         return self.fail(name, epoch, &e);
                     }
@@ -335,15 +333,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                 return Ok(Outcome::Waiting);
                             }
                             let c = Changes { mined_block: Some(block), ..Changes::default() };
-                            self.store
-                                .transition(
-                                    name,
-                                    epoch,
-                                    EpochState::Submitted,
-                                    EpochState::Confirmed,
-                                    &c,
-                                )
-                                .map_err(store_err)?;
+                            self.mv(name, epoch, EpochState::Submitted, EpochState::Confirmed, &c)?;
                         }
                         Ok(TxStatus::Mined { block, success: false, .. }) => {
                             // Reverted: the chain may hold the epoch from another submitter.
@@ -355,15 +345,13 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                     )),
                                     ..Changes::default()
                                 };
-                                self.store
-                                    .transition(
-                                        name,
-                                        epoch,
-                                        EpochState::Submitted,
-                                        EpochState::Confirmed,
-                                        &c,
-                                    )
-                                    .map_err(store_err)?;
+                                self.mv(
+                                    name,
+                                    epoch,
+                                    EpochState::Submitted,
+                                    EpochState::Confirmed,
+                                    &c,
+                                )?;
                             } else {
                                 return self.skip(
                                     name,
@@ -404,15 +392,13 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                     tx_hash: Some(bumped.tx_hash.clone()),
                                     ..Changes::default()
                                 };
-                                self.store
-                                    .transition(
-                                        name,
-                                        epoch,
-                                        EpochState::Submitted,
-                                        EpochState::Submitted,
-                                        &c,
-                                    )
-                                    .map_err(store_err)?;
+                                self.mv(
+                                    name,
+                                    epoch,
+                                    EpochState::Submitted,
+                                    EpochState::Submitted,
+                                    &c,
+                                )?;
                                 if let Err(e) = self.chain.broadcast(&bumped).await {
                                     return self.fail(name, epoch, &e);
                                 }

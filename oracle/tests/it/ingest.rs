@@ -3,19 +3,19 @@
 //! ranges and outages with byte-identical output, and refuses bad input without touching what is
 //! stored.
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use alloy::{
     eips::BlockId,
     primitives::{Address, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
 };
 use zkrisk_oracle::{
     Error,
     aave::{
         bindings::IPool,
         deploy::{AaveMarket, default_reserves, deploy_aave},
-        sim::{PricePaths, SimConfig, SimReport, simulate},
+        sim::{SimConfig, SimReport},
     },
     chain::{self, ANVIL_DEV_KEY, Anvil},
     ingest::{IngestConfig, IngestReport, ToBlock, ingest},
@@ -25,11 +25,13 @@ use zkrisk_pipeline::{
     prices::day_from_ymd,
 };
 
-use crate::{proxy, root};
+use crate::{
+    proxy, root,
+    support::{self, snapshot},
+};
 
-/// A fresh anvil with Aave deployed and `days` simulated days from 2022-06-10 (ETH halves in a
-/// week: liquidations).
-pub(crate) async fn simulated_market(
+/// A simulated market: `days` days from 2022-06-10 (ETH halves in a week: liquidations).
+async fn simulated(
     root: &Path,
     seed: u64,
     accounts: usize,
@@ -44,23 +46,7 @@ pub(crate) async fn simulated_market(
         activity: 0.15,
     };
     let genesis = u64::try_from(day_from_ymd(&cfg.start).unwrap() * 86_400 - 86_400).unwrap();
-    let anvil =
-        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await.unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let market = deploy_aave(
-        &admin,
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        &root.join("contracts/out"),
-        &default_reserves(),
-    )
-    .await
-    .unwrap();
-    let plain = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
-    let prices = PricePaths::load(&root.join("data")).unwrap();
-    let report = simulate(&plain, &market, &prices, &root.join("contracts/out"), &cfg, |_| {})
-        .await
-        .unwrap();
-    (anvil, plain, market, report)
+    support::simulated_market(root, &cfg, genesis).await
 }
 
 fn config(url: &str, pool: Address, to: u64, out: &Path) -> IngestConfig {
@@ -77,28 +63,10 @@ async fn run(c: &IngestConfig) -> IngestReport {
     ingest(c, &mut |_| {}).await.unwrap_or_else(|e| panic!("ingest failed: {e}"))
 }
 
-/// Every file under `dir` (relative path → bytes).
-pub(crate) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                files.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    files
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingested_events_rebuild_every_account_and_survive_faults() {
     let root = root();
-    let (_anvil, p, market, sim) = simulated_market(&root, 7, 60, 9).await;
+    let (_anvil, p, market, sim) = simulated(&root, 7, 60, 9).await;
     assert!(sim.liquidations > 0, "the window must contain liquidations: {sim:?}");
     let head = p.get_block_number().await.unwrap();
     let tmp = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ mod ingest;
 mod keeper_tx;
 mod proxy;
 mod sim;
+mod support;
 mod vault;
 mod worker;
 

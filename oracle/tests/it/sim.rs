@@ -13,10 +13,10 @@ use alloy::{
 use zkrisk_oracle::{
     aave::{
         bindings::IPool,
-        deploy::{AaveMarket, default_reserves, deploy_aave},
+        deploy::AaveMarket,
         sim::{PricePaths, SimConfig, SimReport, simulate},
     },
-    chain::{self, ANVIL_DEV_KEY, Anvil},
+    chain::Anvil,
 };
 use zkrisk_pipeline::prices::day_from_ymd;
 
@@ -40,19 +40,7 @@ fn config(seed: u64) -> SimConfig {
 /// A fresh anvil whose clock starts two days before the window, with Aave deployed.
 async fn market(root: &Path, cfg: &SimConfig) -> (Anvil, DynProvider, AaveMarket) {
     let genesis = u64::try_from(day_from_ymd(&cfg.start).unwrap() * 86_400 - 2 * 86_400).unwrap();
-    let anvil =
-        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(genesis)).await.unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let m = deploy_aave(
-        &admin,
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        &root.join("contracts/out"),
-        &default_reserves(),
-    )
-    .await
-    .unwrap();
-    let plain = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap()).erased();
-    (anvil, plain, m)
+    crate::support::deployed_market(root, Some(genesis)).await
 }
 
 async fn run(root: &Path, cfg: &SimConfig) -> (Anvil, DynProvider, AaveMarket, SimReport) {
