@@ -372,6 +372,106 @@ fn empty_events() -> Result<DataFrame> {
     ])?)
 }
 
+/// Daily end-of-day prices (`date`, `price` in USD) of `asset` from an ingested Aave v3 dataset:
+/// the answer of the asset's price source (followed through `AssetSourceUpdated` and a Chainlink
+/// proxy's aggregator) in force at the end of each UTC day, from `first_day` to the day of the last
+/// record. Days before the first answer take the first answer (a flat history: zero returns), so
+/// that [`vaults::market_daily`] always finds its 30-day lookback.
+///
+/// # Errors
+/// [`Error::Frame`] when the dataset holds no answer for `asset`'s source.
+pub fn aave_price_days(data: &Dataset, asset: &str, first_day: i64) -> Result<DataFrame> {
+    let answers_for: std::collections::HashMap<&str, &str> = data
+        .checkpoint
+        .contracts
+        .iter()
+        .filter_map(|c| Some((c.address.as_str(), c.answers_for.as_deref()?)))
+        .collect();
+    let mut source: Option<&str> = None;
+    let mut answers: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    let mut closes: Vec<(i64, f64)> = Vec::new();
+    let day_of = |r: &Record| (r.meta.block_timestamp as i64 * 1000).div_euclid(MS_PER_DAY);
+    for r in &data.records {
+        match &r.event {
+            AaveEvent::AssetSourceUpdated { asset: a, source: s } if a == asset => {
+                source = Some(s.as_str());
+            }
+            AaveEvent::AnswerUpdated { current, .. } => {
+                let from = answers_for.get(r.meta.contract.as_str()).copied();
+                let from = from.unwrap_or(r.meta.contract.as_str());
+                if let Ok(v) = current.parse::<f64>() {
+                    answers.insert(from, v / 1e8);
+                }
+            }
+            _ => continue,
+        }
+        if let Some(p) = source.and_then(|s| answers.get(s)).copied().filter(|p| *p > 0.0) {
+            let day = day_of(r);
+            match closes.last_mut() {
+                Some((d, v)) if *d == day => *v = p,
+                _ => closes.push((day, p)),
+            }
+        }
+    }
+    let Some(&(_, first_price)) = closes.first() else {
+        return Err(Error::Frame {
+            frame: "aave",
+            column: "AnswerUpdated".into(),
+            reason: format!("no price answer for asset {asset} in the dataset"),
+        });
+    };
+    let last_day = data.records.last().map_or(first_day, day_of).max(first_day);
+    let (mut days, mut values) = (Vec::new(), Vec::new());
+    let (mut k, mut price) = (0, first_price);
+    for day in first_day..=last_day {
+        while k < closes.len() && closes[k].0 <= day {
+            price = closes[k].1;
+            k += 1;
+        }
+        days.push(i32::try_from(day).unwrap_or(i32::MAX));
+        values.push(price);
+    }
+    Ok(DataFrame::new_infer_height(vec![date_column(days), Column::new("price".into(), values)])?)
+}
+
+/// The account features of the last day of an ingested Aave v3 dataset (the day of its last
+/// record), every account with debt, as [`account_features`] builds them for the Maker history:
+/// positions from [`aave_daily_accounts`], market context from `price_asset`'s price source
+/// ([`aave_price_days`], e.g. WETH). The rows of earlier days are computed and dropped. Label
+/// columns are present but unknown (the future is not in the data).
+///
+/// # Errors
+/// Those of [`aave_daily_accounts`], [`aave_price_days`] and [`to_matrix`].
+pub fn aave_latest_features(data: &Dataset, price_asset: &str) -> Result<FeatureMatrix> {
+    let (accounts, events) = aave_daily_accounts(data)?;
+    if accounts.height() == 0 {
+        return to_matrix(&empty_features()?);
+    }
+    let days = accounts.column("date")?.cast(&DataType::Int32)?;
+    let days = days.i32()?;
+    let (first, last) =
+        (i64::from(days.min().unwrap_or_default()), i64::from(days.max().unwrap_or_default()));
+    let prices = aave_price_days(data, price_asset, first - 31)?;
+    let market = vaults::market_daily(prices.lazy(), first, last)?;
+    let last_date = i32::try_from(last).unwrap_or(i32::MAX);
+    let table = account_features(accounts.lazy(), events.lazy(), market.lazy())
+        .filter(col("date").cast(DataType::Int32).eq(lit(last_date)))
+        .collect()?;
+    to_matrix(&table)
+}
+
+fn empty_features() -> Result<DataFrame> {
+    let mut columns =
+        vec![date_column(Vec::new()), Column::new("account".into(), Vec::<String>::new())];
+    for name in ["debt"].iter().chain(ACCOUNT_FEATURES.iter()) {
+        columns.push(Column::new((*name).into(), Vec::<f64>::new()));
+    }
+    for (name, _) in LABELS {
+        columns.push(Column::new(name.into(), Vec::<bool>::new()));
+    }
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
 /// A row-major feature matrix with one label per horizon, for the models crate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureMatrix {
@@ -664,7 +764,8 @@ mod tests {
                 ReserveMeta { asset: USDC.into(), symbol: "USDC".into(), decimals: 6 },
             ],
         };
-        let (accounts, events) = aave_daily_accounts(&Dataset { checkpoint, records }).unwrap();
+        let data = Dataset { checkpoint, records };
+        let (accounts, events) = aave_daily_accounts(&data).unwrap();
         let days: Vec<i32> = accounts
             .column("date")
             .unwrap()
@@ -684,5 +785,16 @@ mod tests {
         let want = 2.0 / 1.25 - 1.0;
         assert!((feature(&df, "distance_to_liquidation")[0] - want).abs() < 1e-12);
         assert_eq!(feature(&df, "borrows_7d"), vec![1f64.ln_1p(); 3]);
+
+        // WETH's price through its proxy's aggregator, flat before the first answer (days 2, 3).
+        let p = aave_price_days(&data, WETH, 2).unwrap();
+        assert_eq!(feature(&p, "price"), [[2_000.0; 6].as_slice(), &[1_500.0]].concat());
+        let err = aave_price_days(&data, "0x0000000000000000000000000000000000000bad", 2);
+        assert!(err.unwrap_err().to_string().contains("no price answer"));
+        // The epoch's rows: the last day only, the same features.
+        let latest = aave_latest_features(&data, WETH).unwrap();
+        assert_eq!((latest.rows, latest.dates.clone()), (1, vec![8]));
+        assert_eq!((latest.accounts[0].as_str(), latest.debt[0]), (ALICE, 1_000.0));
+        assert!((latest.values[1] - (1.5 / 1.25 - 1.0)).abs() < 1e-12, "{:?}", latest.values);
     }
 }
