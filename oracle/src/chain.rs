@@ -588,7 +588,6 @@ pub async fn deploy_stack(
     verifier_code: Vec<u8>,
     cfg: &StackConfig,
 ) -> Result<Deployment> {
-    let (verifier, _) = deploy(provider, verifier_code).await?;
     let mut reserves = default_reserves();
     let spec =
         reserves.iter_mut().find(|r| r.symbol == cfg.reserve).ok_or_else(|| Error::Deploy {
@@ -599,6 +598,21 @@ pub async fn deploy_stack(
     spec.liquidation_threshold = cfg.initial.liquidation_threshold;
     spec.liquidation_bonus = cfg.initial.liquidation_bonus;
     let aave = deploy_aave(provider, aave_artifacts, foundry_out, &reserves).await?;
+    deploy_oracle(provider, foundry_out, aave, verifier_code, cfg).await
+}
+
+/// [`deploy_stack`] on an Aave market already deployed (and possibly in use): the verifier, the
+/// steward on the market's PoolConfigurator, the oracle, the roles, the keeper, the model and the
+/// market's feed rules. `cfg.initial` is not applied: the reserve keeps its parameters. The
+/// provider's signer must be the market's admin.
+pub async fn deploy_oracle(
+    provider: &DynProvider,
+    foundry_out: &Path,
+    aave: AaveMarket,
+    verifier_code: Vec<u8>,
+    cfg: &StackConfig,
+) -> Result<Deployment> {
+    let (verifier, _) = deploy(provider, verifier_code).await?;
     let reserve = aave.reserve(&cfg.reserve).ok_or_else(|| Error::Deploy {
         step: "deploying Aave".into(),
         reason: format!("{} was not listed", cfg.reserve),

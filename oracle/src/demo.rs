@@ -27,7 +27,6 @@ use alloy::{
     providers::Provider,
 };
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tracing::info;
 use zkrisk_backtest::{Holdout, TimeSplit};
 use zkrisk_models::{
@@ -39,7 +38,7 @@ use zkrisk_pipeline::vaults;
 use crate::{
     Error, Result,
     chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient},
-    prover::{self, Circuit, EzklWorker, Prover, SetupRequest, Srs, WorkerConfig},
+    prover::{self, EzklWorker, Prover, WorkerConfig},
     solc,
 };
 
@@ -266,57 +265,6 @@ fn calibration_batch(values: &[f64], cols: usize, train: &[usize], batch: usize)
     picked
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(crate::error::Error::io(path))
-}
-
-/// Sets the circuit up, or reuses the one cached for the same graph and calibration data.
-async fn circuit_for(
-    worker: &mut EzklWorker,
-    work_dir: &Path,
-    onnx_bytes: &[u8],
-    calibration: &[u8],
-) -> Result<(Circuit, bool)> {
-    let mut h = Sha256::new();
-    h.update(onnx_bytes);
-    h.update(calibration);
-    h.update(worker.version().as_bytes());
-    let key = hex::encode(&h.finalize()[..8]);
-    let dir = work_dir.join("circuits").join(key);
-    let manifest = dir.join("circuit.json");
-    if let Ok(text) = std::fs::read_to_string(&manifest)
-        && let Ok(c) = serde_json::from_str::<Circuit>(&text)
-        && c.dir.join("pk.key").exists()
-        && c.srs.exists()
-        && c.verifier_sol.exists()
-    {
-        return Ok((c, true));
-    }
-    // Build in a scratch directory and move it into place, so an interrupted setup never leaves
-    // a half-written circuit that looks complete.
-    let scratch = dir.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(Error::io(&scratch))?;
-    write(&scratch.join("model.onnx"), onnx_bytes)?;
-    write(&scratch.join("calibration.json"), calibration)?;
-    let req = SetupRequest {
-        model: scratch.join("model.onnx"),
-        calibration_data: scratch.join("calibration.json"),
-        dir: scratch.clone(),
-        srs: Srs::InsecureLocal,
-    };
-    let c = worker.setup(&req).await?.relocate(&dir);
-    // The manifest goes in last, already naming the final paths: a directory without it is
-    // never taken for a finished circuit.
-    write(
-        &scratch.join("circuit.json"),
-        serde_json::to_string_pretty(&c).expect("serialises").as_bytes(),
-    )?;
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&scratch, &dir).map_err(Error::io(&dir))?;
-    Ok((c, false))
-}
-
 fn u256_to_u64(v: U256) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::Demo(format!("proof output {v} is not a small integer")))
 }
@@ -399,7 +347,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     wcfg.log = Some(cfg.work_dir.join("prover-worker.log"));
     let mut worker = EzklWorker::start(wcfg).await?;
     let (circuit, cached) =
-        circuit_for(&mut worker, &cfg.work_dir, &onnx_bytes, calibration.as_bytes()).await?;
+        prover::cached_circuit(&mut worker, &cfg.work_dir, &onnx_bytes, calibration.as_bytes())
+            .await?;
     info!(logrows = circuit.logrows, pk_bytes = circuit.pk_bytes, cached, srs = %circuit.srs_kind,
         "circuit ready (local SRS: NOT a trusted setup)");
     let run_dir = cfg.work_dir.join("runs").join(format!("epoch-{}", last_day + 1));

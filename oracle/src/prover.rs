@@ -15,6 +15,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
     process::{Child, ChildStdin, ChildStdout, Command},
@@ -95,6 +96,61 @@ pub struct BatchProof {
     pub prove_seconds: f64,
     /// Seconds spent generating the witness.
     pub witness_seconds: f64,
+}
+
+/// Sets the circuit of `onnx_bytes` up under `work_dir/circuits/<hash>`, or reuses the one cached
+/// there for the same graph, calibration data and ezkl version (local SRS: not a trusted setup).
+///
+/// # Errors
+/// The worker's, and I/O errors.
+pub async fn cached_circuit(
+    worker: &mut EzklWorker,
+    work_dir: &Path,
+    onnx_bytes: &[u8],
+    calibration: &[u8],
+) -> Result<(Circuit, bool)> {
+    let mut h = Sha256::new();
+    h.update(onnx_bytes);
+    h.update(calibration);
+    h.update(worker.version().as_bytes());
+    let key = hex::encode(&h.finalize()[..8]);
+    let dir = work_dir.join("circuits").join(key);
+    let manifest = dir.join("circuit.json");
+    if let Ok(text) = std::fs::read_to_string(&manifest)
+        && let Ok(c) = serde_json::from_str::<Circuit>(&text)
+        && c.dir.join("pk.key").exists()
+        && c.srs.exists()
+        && c.verifier_sol.exists()
+    {
+        return Ok((c, true));
+    }
+    // Build in a scratch directory and move it into place, so an interrupted setup never leaves
+    // a half-written circuit that looks complete.
+    let scratch = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(Error::io(&scratch))?;
+    write_file(&scratch.join("model.onnx"), onnx_bytes)?;
+    write_file(&scratch.join("calibration.json"), calibration)?;
+    let req = SetupRequest {
+        model: scratch.join("model.onnx"),
+        calibration_data: scratch.join("calibration.json"),
+        dir: scratch.clone(),
+        srs: Srs::InsecureLocal,
+    };
+    let c = worker.setup(&req).await?.relocate(&dir);
+    // The manifest goes in last, already naming the final paths: a directory without it is
+    // never taken for a finished circuit.
+    write_file(
+        &scratch.join("circuit.json"),
+        serde_json::to_string_pretty(&c).expect("serialises").as_bytes(),
+    )?;
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&scratch, &dir).map_err(Error::io(&dir))?;
+    Ok((c, false))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(Error::io(path))
 }
 
 /// A backend that sets up circuits, proves batches and verifies proofs.

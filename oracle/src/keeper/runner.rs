@@ -7,7 +7,7 @@
 //! |---|---|
 //! | (none) | fix the data block, plan the epoch |
 //! | `pending` | prove; keep the proof on disk; → `proven` |
-//! | `proven` | if the chain already has this epoch → `confirmed`; else sign the transaction with the next nonce, **record hash and nonce first**, then broadcast → `submitted` |
+//! | `proven` | if the chain already has this epoch → `confirmed`, a later one → `skipped` (superseded); else sign the transaction with the next nonce, **record hash and nonce first**, then broadcast → `submitted` |
 //! | `submitted` | mined and confirmed → `confirmed`; reverted → `skipped` (or `confirmed` when the chain has the epoch from elsewhere); unknown to the node (dropped, or never sent because the process died) → broadcast the same signed transaction again; pending too long → replace it with bumped fees (same nonce) |
 //!
 //! Because the hash and nonce are written before the transaction leaves, a restart never signs a
@@ -138,6 +138,8 @@ pub struct Runner<P, C> {
     /// Where proofs and signed transactions are kept between steps (and restarts).
     dir: PathBuf,
     holder: String,
+    /// The lease taken before each step: the feed's own name when `None`.
+    lease: Option<String>,
     lease_seconds: u64,
     confirmations: u64,
     replace_after: u64,
@@ -169,10 +171,25 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             chain,
             dir,
             holder: holder.into(),
+            lease: None,
             lease_seconds: 120,
             confirmations: confirmations.max(1),
             replace_after,
         }
+    }
+
+    /// Takes one lease, `key`, for every feed (one wallet's nonces must have one writer), held
+    /// `seconds` past each step.
+    #[must_use]
+    pub fn with_lease(mut self, key: impl Into<String>, seconds: u64) -> Self {
+        self.lease = Some(key.into());
+        self.lease_seconds = seconds.max(1);
+        self
+    }
+
+    /// The ledger.
+    pub const fn store(&self) -> &Arc<Store> {
+        &self.store
     }
 
     fn artifact(&self, feed: &str, epoch: u64, kind: &str) -> PathBuf {
@@ -248,7 +265,8 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
     /// module docs. Call it again until the outcome is final.
     pub async fn step(&self, feed: &FeedSpec, epoch: u64, now: u64) -> Result<Outcome, Error> {
         let name = feed.name.as_str();
-        if !self.store.acquire_lease(name, &self.holder, self.lease_seconds).map_err(store_err)? {
+        let lease = self.lease.as_deref().unwrap_or(name);
+        if !self.store.acquire_lease(lease, &self.holder, self.lease_seconds).map_err(store_err)? {
             return Ok(Outcome::NotLeader);
         }
         if self.store.get(name, epoch).map_err(store_err)?.is_none() {
@@ -293,13 +311,20 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                 }
                 EpochState::Proven => {
                     match self.chain.onchain_epoch(name).await {
-                        Ok(on) if on >= epoch => {
+                        Ok(on) if on == epoch => {
                             let c = Changes {
                                 reason: Some(format!("chain already at epoch {on}")),
                                 ..Changes::default()
                             };
                             self.mv(name, epoch, EpochState::Proven, EpochState::Confirmed, &c)?;
                             continue;
+                        }
+                        Ok(on) if on > epoch => {
+                            return self.skip(
+                                name,
+                                epoch,
+                                &format!("superseded: the chain already holds epoch {on}"),
+                            );
                         }
                         Ok(_) => {}
                         Err(e) => return self.fail(name, epoch, &e),
@@ -338,7 +363,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                         Ok(TxStatus::Mined { block, success: false, .. }) => {
                             // Reverted: the chain may hold the epoch from another submitter.
                             let on = self.chain.onchain_epoch(name).await.unwrap_or(0);
-                            if on >= epoch {
+                            if on == epoch {
                                 let c = Changes {
                                     reason: Some(format!(
                                         "own transaction reverted in block {block}; chain already at epoch {on}"
@@ -353,11 +378,16 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                     &c,
                                 )?;
                             } else {
+                                let why = if on > epoch {
+                                    format!("; superseded: the chain holds epoch {on}")
+                                } else {
+                                    String::new()
+                                };
                                 return self.skip(
                                     name,
                                     epoch,
                                     &format!(
-                                        "transaction {} reverted in block {block}",
+                                        "transaction {} reverted in block {block}{why}",
                                         signed.tx_hash
                                     ),
                                 );
@@ -662,6 +692,31 @@ mod tests {
         let r = runner(dir.path(), &chain, &pipeline, "a");
         assert_eq!(r.step(&spec(), 3, 3_100).await.unwrap(), Outcome::Confirmed { block: None });
         assert_eq!(chain.s.lock().unwrap().next_nonce, 0, "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn an_epoch_overtaken_on_chain_is_skipped_as_superseded_not_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        chain.s.lock().unwrap().onchain_epoch = 4;
+        let r = runner(dir.path(), &chain, &pipeline, "a");
+        let Outcome::Skipped(reason) = r.step(&spec(), 3, 3_100).await.unwrap() else {
+            panic!("expected a skip")
+        };
+        assert!(reason.contains("superseded") && reason.contains("epoch 4"), "{reason}");
+        assert_eq!(r.store.get(FEED, 3).unwrap().unwrap().state, EpochState::Skipped);
+        assert_eq!(chain.s.lock().unwrap().next_nonce, 0, "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn one_lease_can_cover_every_feed_of_a_wallet() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        let a = runner(dir.path(), &chain, &pipeline, "keeper-a").with_lease("wallet", 60);
+        let b = runner(dir.path(), &chain, &pipeline, "keeper-b").with_lease("wallet", 60);
+        assert_eq!(a.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
+        let other = FeedSpec { name: "wbtc".into(), max_data_age: 500 };
+        assert_eq!(b.step(&other, 1, 1_100).await.unwrap(), Outcome::NotLeader);
     }
 
     #[tokio::test]
