@@ -1,11 +1,28 @@
-//! `zkrisk keeper …`: checking a configuration and reading the epoch ledger.
+//! `zkrisk keeper --config keeper.toml`: the service; `zkrisk keeper check|status`: checking a
+//! configuration and reading the epoch ledger.
 
 use std::path::PathBuf;
 
 use zkrisk_oracle::keeper::{
     config,
+    service::{self, RunOptions},
     store::{EpochState, Store},
 };
+
+/// `zkrisk keeper`.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct KeeperArgs {
+    #[command(subcommand)]
+    command: Option<KeeperCommand>,
+    /// Runs the service with this configuration until SIGINT or SIGTERM.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Does everything for one epoch per market now (ingest, features, proof, signing and the
+    /// node's simulation of the submission) except sending it; uses no ledger; exits.
+    #[arg(long, requires = "config")]
+    dry_run: bool,
+}
 
 /// `zkrisk keeper` subcommands.
 #[derive(clap::Subcommand)]
@@ -34,7 +51,28 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-pub(crate) fn run(command: KeeperCommand) -> eyre::Result<()> {
+async fn shutdown() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping: finishing the step in progress");
+}
+
+pub(crate) async fn run(root: PathBuf, args: KeeperArgs) -> eyre::Result<()> {
+    let command = match (args.command, args.config) {
+        (Some(c), _) => c,
+        (None, Some(path)) => {
+            let cfg = config::load(&path, &env)?;
+            service::run(cfg, RunOptions { root, dry_run: args.dry_run }, shutdown()).await?;
+            return Ok(());
+        }
+        (None, None) => eyre::bail!(
+            "pass --config keeper.toml to run the keeper, or a subcommand (check, status)"
+        ),
+    };
     match command {
         KeeperCommand::Check { config } => {
             let c = config::load(&config, &env)?;

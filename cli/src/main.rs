@@ -49,11 +49,9 @@ enum Command {
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
     Risk(risk::RiskArgs),
-    /// The keeper service: check its configuration, read its epoch ledger.
-    Keeper {
-        #[command(subcommand)]
-        command: keeper::KeeperCommand,
-    },
+    /// The keeper service: `zkrisk keeper --config keeper.toml` runs it; `check` and `status`
+    /// read its configuration and its epoch ledger.
+    Keeper(keeper::KeeperArgs),
     /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
     Aave {
         #[command(subcommand)]
@@ -302,7 +300,7 @@ async fn main() {
     let result = match cli.command {
         Command::Demo { json } => demo(cli.root, json).await,
         Command::Ingest(args) => ingest::ingest(args).await,
-        Command::Keeper { command } => keeper::run(command),
+        Command::Keeper(args) => keeper::run(cli.root, args).await,
         Command::Positions(args) => ingest::positions(args),
         Command::Risk(args) => risk::risk(cli.root, args),
         Command::Train(args) => train::train(&cli.root, args),

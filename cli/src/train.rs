@@ -331,6 +331,14 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
         } else {
             (f64::NAN, f64::NAN)
         };
+        // Calibration rows for a circuit of the model (the keeper's `calibration`): the training
+        // rows holding each feature's extremes, then evenly spaced ones.
+        let calibration =
+            zkrisk_oracle::prover::calibration_batch(&m.values, m.cols, &idx.train, BATCH);
+        write(
+            &out.join(format!("calibration_{}.json", h.key)),
+            json!({ "input_data": [rows(&m, &calibration)] }).to_string().as_bytes(),
+        )?;
         fitted.logistic.save(&out.join(format!("liquidation_{}_logistic.json", h.key)))?;
         fitted.mlp.save(&out.join(format!("liquidation_{}_mlp.json", h.key)))?;
         write(

@@ -241,30 +241,6 @@ fn day_string(day: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A calibration batch: the rows holding each feature's training minimum and maximum, filled up
-/// with evenly spaced training rows, so ezkl's scales cover the range the model was fitted on.
-fn calibration_batch(values: &[f64], cols: usize, train: &[usize], batch: usize) -> Vec<usize> {
-    let mut picked = Vec::with_capacity(batch);
-    for j in 0..cols {
-        let by = |a: &&usize, b: &&usize| values[**a * cols + j].total_cmp(&values[**b * cols + j]);
-        for row in [train.iter().min_by(by), train.iter().max_by(by)].into_iter().flatten() {
-            if picked.len() < batch && !picked.contains(row) {
-                picked.push(*row);
-            }
-        }
-    }
-    let step = (train.len() / batch.max(1)).max(1);
-    for row in train.iter().step_by(step) {
-        if picked.len() == batch {
-            break;
-        }
-        if !picked.contains(row) {
-            picked.push(*row);
-        }
-    }
-    picked
-}
-
 fn u256_to_u64(v: U256) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::Demo(format!("proof output {v} is not a small integer")))
 }
@@ -337,7 +313,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
 
     step(5, "ezkl: circuit setup (cached per model), proof, off-chain verification");
     let train_rows = split.apply(&m.dates).train;
-    let calib_rows = calibration_batch(&m.values, cols, &train_rows, cfg.batch);
+    let calib_rows = prover::calibration_batch(&m.values, cols, &train_rows, cfg.batch);
     let calib: Vec<f64> = calib_rows
         .iter()
         .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
@@ -541,22 +517,5 @@ mod tests {
         assert_eq!(day_string(0), "1970-01-01");
         assert_eq!(day_string(18_993), "2022-01-01");
         assert_eq!(day_string(19_370), "2023-01-13");
-    }
-
-    #[test]
-    fn calibration_batch_holds_the_extremes() {
-        // 3 columns, 10 rows; column 1's max is in row 7, column 2's min in row 3.
-        let mut v = vec![0.0; 30];
-        for r in 0..10 {
-            v[r * 3] = r as f64;
-        }
-        v[7 * 3 + 1] = 100.0;
-        v[3 * 3 + 2] = -5.0;
-        let train: Vec<usize> = (0..10).collect();
-        let rows = calibration_batch(&v, 3, &train, 6);
-        assert_eq!(rows.len(), 6);
-        for must in [0, 9, 7, 3] {
-            assert!(rows.contains(&must), "{rows:?} lacks {must}");
-        }
     }
 }

@@ -768,7 +768,7 @@ async fn fetch_partition(
 /// Runs an ingestion (see the module docs); `progress` is called after every partition.
 pub async fn ingest(
     config: &IngestConfig,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<IngestReport> {
     let started = Instant::now();
     if config.partition_blocks == 0

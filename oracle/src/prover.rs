@@ -98,6 +98,30 @@ pub struct BatchProof {
     pub witness_seconds: f64,
 }
 
+/// A calibration batch: the rows holding each feature's training minimum and maximum, filled up
+/// with evenly spaced training rows, so ezkl's scales cover the range the model was fitted on.
+pub fn calibration_batch(values: &[f64], cols: usize, train: &[usize], batch: usize) -> Vec<usize> {
+    let mut picked = Vec::with_capacity(batch);
+    for j in 0..cols {
+        let by = |a: &&usize, b: &&usize| values[**a * cols + j].total_cmp(&values[**b * cols + j]);
+        for row in [train.iter().min_by(by), train.iter().max_by(by)].into_iter().flatten() {
+            if picked.len() < batch && !picked.contains(row) {
+                picked.push(*row);
+            }
+        }
+    }
+    let step = (train.len() / batch.max(1)).max(1);
+    for row in train.iter().step_by(step) {
+        if picked.len() == batch {
+            break;
+        }
+        if !picked.contains(row) {
+            picked.push(*row);
+        }
+    }
+    picked
+}
+
 /// Sets the circuit of `onnx_bytes` up under `work_dir/circuits/<hash>`, or reuses the one cached
 /// there for the same graph, calibration data and ezkl version (local SRS: not a trusted setup).
 ///
@@ -443,6 +467,23 @@ pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_batch_holds_the_extremes() {
+        // 3 columns, 10 rows; column 1's max is in row 7, column 2's min in row 3.
+        let mut v = vec![0.0; 30];
+        for r in 0..10 {
+            v[r * 3] = r as f64;
+        }
+        v[7 * 3 + 1] = 100.0;
+        v[3 * 3 + 2] = -5.0;
+        let train: Vec<usize> = (0..10).collect();
+        let rows = calibration_batch(&v, 3, &train, 6);
+        assert_eq!(rows.len(), 6);
+        for must in [0, 9, 7, 3] {
+            assert!(rows.contains(&must), "{rows:?} lacks {must}");
+        }
+    }
 
     #[test]
     fn relocate_re_roots_inner_paths_only() {

@@ -19,6 +19,8 @@ pub struct Compiled {
     pub creation: Vec<u8>,
     /// Runtime bytecode size in bytes (mainnet's limit is 24,576).
     pub runtime_size: usize,
+    /// Runtime bytecode (what `eth_getCode` returns once deployed).
+    pub runtime: Vec<u8>,
 }
 
 /// Compiles `contract` from one self-contained Solidity file, with the optimizer on (the ezkl
@@ -76,5 +78,6 @@ pub fn compile(solc: &Path, source: &Path, contract: &str) -> Result<Compiled> {
             .ok_or_else(|| err(format!("no contract `{contract}` in the output")))?;
         hex::decode(s).map_err(|e| err(format!("bytecode: {e}")))
     };
-    Ok(Compiled { creation: hex_of("bytecode")?, runtime_size: hex_of("deployedBytecode")?.len() })
+    let runtime = hex_of("deployedBytecode")?;
+    Ok(Compiled { creation: hex_of("bytecode")?, runtime_size: runtime.len(), runtime })
 }

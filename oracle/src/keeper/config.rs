@@ -9,6 +9,7 @@
 //! rpc_url_env = "ZKRISK_RPC_URL"      # or rpc_url = "http://127.0.0.1:8545" (no key in it)
 //! chain_id = 31337
 //! oracle = "0x…"                       # RiskOracle
+//! pool = "0x…"                         # the Aave v3 Pool whose data the feeds score
 //! confirmations = 2
 //! max_fee_gwei = 150.0                 # EIP-1559 fee cap; replacements never exceed it
 //!
@@ -20,12 +21,21 @@
 //! [store]
 //! path = ".zkrisk/keeper.sqlite"
 //!
+//! [keeper]
+//! work_dir = ".zkrisk/keeper"          # ingested data, circuits, proofs, signed transactions
+//! poll_seconds = 5                     # how often epochs in flight are driven
+//! lease_seconds = 120                  # leadership among keepers sharing the ledger
+//! ingest_from_block = 0                # first block of the Pool's history
+//!
 //! [observability]
 //! listen = "127.0.0.1:9464"            # /metrics, /healthz, /readyz
 //!
 //! [[feed]]
 //! name = "weth-7d"
-//! model = ".zkrisk/models/liquidation-7d"
+//! model = "models/liquidation_7d_logistic.json"   # as `zkrisk train` writes it
+//! calibration = "models/calibration_7d.json"      # rows that set the circuit's scales (`zkrisk train`)
+//! model_id = 1                         # its id in RiskOracle's registry
+//! batch = 64                           # scores per proof (the registered circuit's batch)
 //! markets = ["WETH"]
 //! schedule = "0 0 * * * *"             # sec min hour day month weekday (UTC)
 //! max_data_age_seconds = 3600
@@ -101,6 +111,8 @@ pub struct ChainConfig {
     pub chain_id: u64,
     /// The `RiskOracle` address.
     pub oracle: String,
+    /// The Aave v3 Pool the feeds read.
+    pub pool: String,
     /// Blocks after which a submission counts as confirmed.
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
@@ -175,14 +187,68 @@ fn default_listen() -> String {
     "127.0.0.1:9464".into()
 }
 
+/// `[keeper]`: the service's own settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Ingested data, circuits, proofs and signed transactions.
+    #[serde(default = "default_work_dir")]
+    pub work_dir: PathBuf,
+    /// Seconds between two passes over the epochs in flight.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// Seconds a keeper's leadership lasts without renewal.
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
+    /// First block of the Pool's history to ingest.
+    #[serde(default)]
+    pub ingest_from_block: u64,
+    /// Name of this keeper in leases and logs (default: host name and process id).
+    pub id: Option<String>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            work_dir: default_work_dir(),
+            poll_seconds: default_poll(),
+            lease_seconds: default_lease(),
+            ingest_from_block: 0,
+            id: None,
+        }
+    }
+}
+
+fn default_work_dir() -> PathBuf {
+    PathBuf::from(".zkrisk/keeper")
+}
+const fn default_poll() -> u64 {
+    5
+}
+const fn default_lease() -> u64 {
+    120
+}
+const fn default_batch() -> usize {
+    64
+}
+
 /// One `[[feed]]`: a model scoring some markets on a schedule.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     /// Unique name (used in the ledger, logs and metrics).
     pub name: String,
-    /// Directory of the trained model (as `zkrisk train` writes it).
+    /// The trained logistic model, JSON (as `zkrisk train` writes it).
     pub model: PathBuf,
+    /// ezkl input JSON of representative feature rows (the training extremes `zkrisk train` writes
+    /// as `calibration_<horizon>.json`): the circuit's fixed-point scales and lookup ranges come
+    /// from it, so live inputs outside its range may fail to prove.
+    pub calibration: PathBuf,
+    /// The model's id in `RiskOracle`'s registry.
+    pub model_id: u32,
+    /// Scores per proof: the batch of the circuit whose verifier is registered.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
     /// Reserves scored (symbols of the market, e.g. `WETH`).
     pub markets: Vec<String>,
     /// Cron expression with seconds (`sec min hour day month weekday`, UTC).
@@ -205,6 +271,9 @@ pub struct RawConfig {
     /// `[observability]`.
     #[serde(default)]
     pub observability: ObservabilityConfig,
+    /// `[keeper]`.
+    #[serde(default)]
+    pub keeper: ServiceConfig,
     /// `[[feed]]` tables.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
@@ -235,6 +304,8 @@ pub struct KeeperConfig {
     pub chain_id: u64,
     /// `RiskOracle`.
     pub oracle: Address,
+    /// The Aave v3 Pool.
+    pub pool: Address,
     /// Confirmations.
     pub confirmations: u64,
     /// Fee cap, wei.
@@ -247,6 +318,8 @@ pub struct KeeperConfig {
     pub store: PathBuf,
     /// Metrics and health address.
     pub listen: std::net::SocketAddr,
+    /// `[keeper]`, with `work_dir` resolved like `store`.
+    pub service: ServiceConfig,
     /// Feeds.
     pub feeds: Vec<FeedConfig>,
 }
@@ -302,6 +375,13 @@ fn check(
         .map_err(|e| bad("chain.oracle", format!("`{}` is not an address ({e})", c.oracle)))?;
     if oracle == Address::ZERO {
         return Err(bad("chain.oracle", "the zero address".into()));
+    }
+    let pool: Address = c
+        .pool
+        .parse()
+        .map_err(|e| bad("chain.pool", format!("`{}` is not an address ({e})", c.pool)))?;
+    if pool == Address::ZERO {
+        return Err(bad("chain.pool", "the zero address".into()));
     }
     if !(c.max_fee_gwei.is_finite() && c.max_fee_gwei > 0.0) {
         return Err(bad(
@@ -383,6 +463,21 @@ fn check(
         if f.markets.is_empty() {
             return Err(bad(&key("markets"), "no market".into()));
         }
+        if !rel(&f.model).is_file() {
+            return Err(bad(&key("model"), format!("{} does not exist", rel(&f.model).display())));
+        }
+        if !rel(&f.calibration).is_file() {
+            return Err(bad(
+                &key("calibration"),
+                format!("{} does not exist", rel(&f.calibration).display()),
+            ));
+        }
+        if f.model_id == 0 {
+            return Err(bad(&key("model_id"), "must be at least 1".into()));
+        }
+        if f.batch == 0 || f.batch > usize::from(u16::MAX) {
+            return Err(bad(&key("batch"), format!("{} is not in 1..=65535", f.batch)));
+        }
         if f.max_data_age_seconds == 0 {
             return Err(bad(&key("max_data_age_seconds"), "must be at least 1".into()));
         }
@@ -395,18 +490,33 @@ fn check(
             })?;
     }
 
+    let k = &raw.keeper;
+    if k.poll_seconds == 0 {
+        return Err(bad("keeper.poll_seconds", "must be at least 1".into()));
+    }
+    if k.lease_seconds < 2 * k.poll_seconds {
+        return Err(bad(
+            "keeper.lease_seconds",
+            format!("{} must be at least twice poll_seconds ({})", k.lease_seconds, k.poll_seconds),
+        ));
+    }
+    let service = ServiceConfig { work_dir: rel(&k.work_dir), ..k.clone() };
+    let feeds = raw.feeds.into_iter().map(|f| FeedConfig { model: rel(&f.model), ..f }).collect();
+
     Ok(KeeperConfig {
         path: path.to_path_buf(),
         rpc_url: Secret(rpc_url),
         chain_id: c.chain_id,
         oracle,
+        pool,
         confirmations: c.confirmations,
         max_fee_wei: (c.max_fee_gwei * 1e9) as u128,
         replace_after_seconds: c.replace_after_seconds,
         key,
         store: rel(&raw.store.path),
         listen,
-        feeds: raw.feeds,
+        service,
+        feeds,
     })
 }
 
@@ -421,13 +531,16 @@ mod tests {
 rpc_url_env = "RPC"
 chain_id = 31337
 oracle = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+pool = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
 [signer]
 private_key_env = "KEY"
 
 [[feed]]
 name = "weth-7d"
-model = "models/weth"
+model = "model.json"
+calibration = "model.json"
+model_id = 1
 markets = ["WETH"]
 schedule = "0 0 * * * *"
 max_data_age_seconds = 3600
@@ -437,6 +550,7 @@ max_data_age_seconds = 3600
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keeper.toml");
         std::fs::write(&path, text).unwrap();
+        std::fs::write(dir.path().join("model.json"), "{}").unwrap();
         let env: HashMap<String, String> =
             env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         load(&path, &|k| env.get(k).cloned())
@@ -476,6 +590,16 @@ max_data_age_seconds = 3600
             ("private_key_env = \"KEY\"", "", "signer"),
             ("chain_id = 31337", "chain_id = 31337\ncolour = \"blue\"", "colour"),
             ("chain_id = 31337", "chain_id = \"mainnet\"", "chain_id"),
+            ("model = \"model.json\"", "model = \"nope.json\"", "feed[0].model"),
+            ("model_id = 1", "model_id = 0", "feed[0].model_id"),
+            ("calibration = \"model.json\"", "calibration = \"c.json\"", "feed[0].calibration"),
+            ("model_id = 1", "model_id = 1\nbatch = 0", "feed[0].batch"),
+            (
+                "pool = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"",
+                "pool = \"pool\"",
+                "chain.pool",
+            ),
+            ("[[feed]]", "[keeper]\npoll_seconds = 0\n\n[[feed]]", "keeper.poll_seconds"),
         ];
         for (from, to, key) in cases {
             let text = GOOD.replacen(from, to, 1);
@@ -497,6 +621,7 @@ max_data_age_seconds = 3600
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("k.json"), "{}").unwrap();
         std::fs::write(dir.path().join("pw"), "hunter2\n").unwrap();
+        std::fs::write(dir.path().join("model.json"), "{}").unwrap();
         let text = GOOD.replacen(
             "private_key_env = \"KEY\"",
             "keystore = \"k.json\"\npassword_file = \"pw\"",
@@ -513,5 +638,7 @@ max_data_age_seconds = 3600
             KeySource::PrivateKey(_) => panic!("expected a keystore"),
         }
         assert_eq!(c.store, dir.path().join(".zkrisk/keeper.sqlite"));
+        assert_eq!(c.service.work_dir, dir.path().join(".zkrisk/keeper"));
+        assert_eq!(c.feeds[0].model, dir.path().join("model.json"));
     }
 }

@@ -8,8 +8,14 @@
 //! - [`runner`]: one epoch driven to an end over the ledger, behind the [`runner::Pipeline`] and
 //!   [`runner::Chain`] traits (the ezkl prover and alloy plug in; tests plug in fakes).
 //! - [`tx`]: the keeper's transactions with alloy (EIP-1559 under a cap, replacement, rebroadcast).
+//! - [`live`]: the real pipeline (ingest → features → scores → ezkl proof → calldata) and chain.
+//! - [`service`]: `zkrisk keeper --config`: start checks, cron ticks, the driver, recovery.
+//! - [`metrics`]: the Prometheus series behind `/metrics`.
 
 pub mod config;
+pub mod live;
+pub mod metrics;
 pub mod runner;
+pub mod service;
 pub mod store;
 pub mod tx;

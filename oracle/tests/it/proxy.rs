@@ -5,7 +5,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -27,6 +27,8 @@ pub(crate) struct Faults {
     pub latency: Duration,
     /// Answer every request for this method with JSON-RPC error -32601 (a permanent error).
     pub unsupported: Option<&'static str>,
+    /// While set, answer every request with HTTP 503 (a provider outage); tests flip it.
+    pub outage: Arc<AtomicBool>,
 }
 
 /// Counters of what the proxy did.
@@ -131,7 +133,9 @@ async fn serve(
     while let Some(body) = read_request(&mut stream).await {
         let n = counters.requests.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(faults.latency).await;
-        if faults.fail_every.is_some_and(|k| n.is_multiple_of(k)) {
+        if faults.fail_every.is_some_and(|k| n.is_multiple_of(k))
+            || faults.outage.load(Ordering::SeqCst)
+        {
             counters.failed.fetch_add(1, Ordering::SeqCst);
             if !respond(&mut stream, "503 Service Unavailable", b"upstream busy").await {
                 return;
