@@ -4,6 +4,7 @@
 mod demo;
 mod ingest;
 mod keeper;
+mod keeper_service;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;

@@ -501,7 +501,11 @@ fn check(
         ));
     }
     let service = ServiceConfig { work_dir: rel(&k.work_dir), ..k.clone() };
-    let feeds = raw.feeds.into_iter().map(|f| FeedConfig { model: rel(&f.model), ..f }).collect();
+    let feeds = raw
+        .feeds
+        .into_iter()
+        .map(|f| FeedConfig { model: rel(&f.model), calibration: rel(&f.calibration), ..f })
+        .collect();
 
     Ok(KeeperConfig {
         path: path.to_path_buf(),
@@ -640,5 +644,6 @@ max_data_age_seconds = 3600
         assert_eq!(c.store, dir.path().join(".zkrisk/keeper.sqlite"));
         assert_eq!(c.service.work_dir, dir.path().join(".zkrisk/keeper"));
         assert_eq!(c.feeds[0].model, dir.path().join("model.json"));
+        assert_eq!(c.feeds[0].calibration, dir.path().join("model.json"));
     }
 }
