@@ -41,6 +41,12 @@ pub(crate) struct BenchArgs {
 enum BenchWhat {
     /// Training time of the 7-day models and scoring throughput (accounts per second).
     Train,
+    /// Account-steps per second of the policy replay, beside the same replay in pandas.
+    Backtest {
+        /// Python interpreter with pandas.
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
 }
 
 /// First test day of the walk-forward folds.
@@ -456,7 +462,9 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
 
 /// `zkrisk bench train`.
 pub(crate) fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
-    let BenchWhat::Train = args.what;
+    if let BenchWhat::Backtest { python } = &args.what {
+        return crate::backtest::bench(root, python.as_deref());
+    }
     let m = load(root)?;
     let names: Vec<&str> = MODEL_FEATURES.to_vec();
     let (lp, mp) = params()?;

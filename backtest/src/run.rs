@@ -1,0 +1,637 @@
+//! The whole backtest: walk-forward model evaluation behind the no-look-ahead guard, the policy
+//! replay (parameters in force, static, zkrisk under steward bounds) with forward-looking risk,
+//! and the stress scenarios; [`Outcome::metrics`] is the deterministic `metrics.json`.
+
+use serde_json::{Value, json};
+use zkrisk_models::{
+    market_risk::MonteCarlo,
+    metrics::{self, ReliabilityBin},
+    recommend::RecommendConfig,
+};
+use zkrisk_pipeline::prices::ymd;
+
+use crate::{
+    Error, Result,
+    config::ValidConfig,
+    history::{Book, FeatureSource, MakerFeatures, MakerHistory},
+    lookahead::{self, LookaheadReport},
+    replay::{
+        ForwardRisk, Params, Policy, PolicyRun, Position, ReplayConfig, RunTotals, Scheduled,
+        forward_risk, replay, totals,
+    },
+    steward::{Bounds, Steward, StewardStep},
+    stress::{self, Scenario, StressOutcome},
+    walk_forward::{SERIES, WalkForward, WalkForwardReport, liquidation_params, rolling_folds},
+};
+
+/// The model evaluation's results.
+#[derive(Debug, Clone)]
+pub struct ModelOutcome {
+    /// Label horizon, days.
+    pub horizon: i32,
+    /// Feature columns.
+    pub features: Vec<String>,
+    /// Rows of the feature table.
+    pub rows: usize,
+    /// The guard's report (`None` when turned off).
+    pub lookahead: Option<LookaheadReport>,
+    /// Walk-forward report.
+    pub report: WalkForwardReport,
+    /// Pooled reliability diagram (10 bins) of each of [`SERIES`].
+    pub reliability: Vec<Vec<ReliabilityBin>>,
+}
+
+/// One policy's results.
+#[derive(Debug, Clone)]
+pub struct PolicyOutcome {
+    /// Short key (`actual`, `static`, `zkrisk_steward`).
+    pub key: &'static str,
+    /// Description.
+    pub description: String,
+    /// The replay.
+    pub run: PolicyRun,
+    /// Its totals.
+    pub totals: RunTotals,
+    /// Forward-looking 24 h risk every `risk.every_days`.
+    pub forward: Vec<ForwardRisk>,
+    /// The steward's reviews (zkrisk policy only).
+    pub steward: Vec<StewardStep>,
+    /// Stress outcome per scenario, in [`Outcome::scenarios`] order.
+    pub stress: Vec<StressOutcome>,
+}
+
+/// Everything a backtest produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The configuration.
+    pub config: ValidConfig,
+    /// First and last replayed day.
+    pub days: (i64, i64),
+    /// Model evaluation (`None` when disabled).
+    pub model: Option<ModelOutcome>,
+    /// Policies.
+    pub policies: Vec<PolicyOutcome>,
+    /// Scenarios.
+    pub scenarios: Vec<Scenario>,
+    /// Recorded liquidations in the replayed days: (liquidation rows, vault-days, vaults).
+    pub recorded: (usize, usize, usize),
+    /// Recorded liquidation vault-days per replayed day (for the cumulative plot).
+    pub recorded_days: Vec<i64>,
+    /// The replay under the parameters in force against the recorded liquidations.
+    pub validation: Validation,
+}
+
+/// How the replay under the parameters in force matches the liquidations recorded on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Validation {
+    /// Recorded liquidation vault-days in the replayed period.
+    pub recorded_vault_days: usize,
+    /// Of those, how many the replay also liquidates (same vault, within a day).
+    pub recorded_also_replayed: usize,
+    /// Liquidations in the replay.
+    pub replayed: usize,
+    /// Of those, how many were recorded (same vault, within a day).
+    pub replayed_also_recorded: usize,
+}
+
+fn validation(recorded: &[(i64, usize)], replayed: &[(i64, usize)]) -> Validation {
+    let near = |set: &[(i64, usize)], (d, v): (i64, usize)| {
+        set.iter().any(|(e, w)| *w == v && (e - d).abs() <= 1)
+    };
+    Validation {
+        recorded_vault_days: recorded.len(),
+        recorded_also_replayed: recorded.iter().filter(|x| near(replayed, **x)).count(),
+        replayed: replayed.len(),
+        replayed_also_recorded: replayed.iter().filter(|x| near(recorded, **x)).count(),
+    }
+}
+
+/// Runs the backtest on `history`; `progress` receives one line per stage.
+///
+/// # Errors
+/// Data, model and policy errors; [`Error::LookAhead`] when a feature reads the future.
+pub fn run(
+    cfg: &ValidConfig,
+    history: &MakerHistory,
+    progress: &mut dyn FnMut(String),
+) -> Result<Outcome> {
+    let book = history.book()?;
+    let last =
+        cfg.to.unwrap_or(history.event_days.1).min(history.event_days.1).min(book.last_price_day());
+    let from = cfg.from.max(history.event_days.0 + 1);
+    if from > last {
+        return Err(Error::Config(format!(
+            "from {} is after the last day of the data {}",
+            ymd(from),
+            ymd(last)
+        )));
+    }
+    let model = if cfg.model.enabled {
+        let source = MakerFeatures {
+            history,
+            names: cfg.model.features.clone(),
+            horizon: cfg.model.horizon,
+        };
+        Some(evaluate(cfg, &source, from, last, progress)?)
+    } else {
+        None
+    };
+    let (policies, scenarios) = policies(cfg, history, &book, from, last, progress)?;
+    let recorded: Vec<_> =
+        book.real_liquidations.iter().filter(|l| (from..=last).contains(&l.day)).collect();
+    let mut vault_days: Vec<(i64, usize)> = recorded.iter().map(|l| (l.day, l.vault)).collect();
+    vault_days.dedup();
+    let mut vaults: Vec<usize> = recorded.iter().map(|l| l.vault).collect();
+    vaults.sort_unstable();
+    vaults.dedup();
+    let actual = policies
+        .iter()
+        .find(|p| p.key == "actual")
+        .map_or(&[][..], |p| &p.run.liquidation_events[..]);
+    let validation = validation(&vault_days, actual);
+    Ok(Outcome {
+        validation,
+        config: cfg.clone(),
+        days: (from, last),
+        model,
+        policies,
+        scenarios,
+        recorded: (recorded.len(), vault_days.len(), vaults.len()),
+        recorded_days: vault_days.iter().map(|(d, _)| *d).collect(),
+    })
+}
+
+/// Walk-forward evaluation of `source` with test folds over `from..=last`, behind the guard.
+///
+/// # Errors
+/// [`Error::LookAhead`] from the guard; the models' errors.
+pub fn evaluate(
+    cfg: &ValidConfig,
+    source: &dyn FeatureSource,
+    from: i64,
+    last: i64,
+    progress: &mut dyn FnMut(String),
+) -> Result<ModelOutcome> {
+    let m = &cfg.model;
+    let full = source.features(None)?;
+    progress(format!("features: {} account-days × {} columns", full.rows(), full.names.len()));
+    let last_day = full.dates.iter().copied().max().unwrap_or(0);
+    let last_label_day = last_day - m.horizon;
+    let end = i32::try_from(last).unwrap_or(i32::MAX).min(last_label_day);
+    let folds = rolling_folds(
+        i32::try_from(from).unwrap_or(0),
+        end,
+        m.test_days,
+        m.validation_days,
+        m.horizon,
+    );
+    if folds.is_empty() {
+        return Err(Error::Config(format!(
+            "from {}: no test day with a full label window before {}",
+            ymd(from),
+            ymd(i64::from(end))
+        )));
+    }
+    let guard = if m.lookahead_checkpoints > 0 {
+        // Decision days: the day before a fold's test starts, spread over the folds.
+        let k = m.lookahead_checkpoints.min(folds.len());
+        let checkpoints: Vec<i32> =
+            (0..k).map(|i| folds[i * (folds.len() - 1) / (k - 1).max(1)].test_start - 1).collect();
+        progress(format!(
+            "no-look-ahead guard: recomputing features cut at {} decision days",
+            checkpoints.len()
+        ));
+        Some(lookahead::check(source, &full, &checkpoints)?)
+    } else {
+        None
+    };
+    let names: Vec<&str> = full.names.iter().map(String::as_str).collect();
+    let wf = WalkForward {
+        features: &names,
+        values: &full.values,
+        labels: &full.labels,
+        days: &full.dates,
+        horizon: m.horizon,
+        last_label_day,
+        baseline_feature: "log_collateral_ratio",
+    };
+    let (lp, mp) = liquidation_params()?;
+    progress(format!(
+        "walk-forward: {} folds of {} days, horizon {} d",
+        folds.len(),
+        m.test_days,
+        m.horizon
+    ));
+    let report = wf.run(&folds, &lp, &mp)?;
+    let reliability = report
+        .predictions
+        .iter()
+        .map(|p| metrics::reliability(p, &report.pooled_labels, 10))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(ModelOutcome {
+        horizon: m.horizon,
+        features: full.names.clone(),
+        rows: full.rows(),
+        lookahead: guard,
+        report,
+        reliability,
+    })
+}
+
+fn actual_policy(history: &MakerHistory) -> Scheduled {
+    Scheduled {
+        name: "actual".into(),
+        steps: history
+            .ratio_changes
+            .iter()
+            .map(|(ms, r)| {
+                (
+                    ms.div_euclid(crate::history::MS_PER_DAY),
+                    Params::maker(*r, crate::history::ETH_B_CHOP),
+                )
+            })
+            .collect(),
+    }
+}
+
+type Policies = (Vec<PolicyOutcome>, Vec<Scenario>);
+
+fn policies(
+    cfg: &ValidConfig,
+    history: &MakerHistory,
+    book: &Book,
+    from: i64,
+    last: i64,
+    progress: &mut dyn FnMut(String),
+) -> Result<Policies> {
+    let p = &cfg.raw.policy;
+    let rc = ReplayConfig { auction_discount: p.auction_discount, ..ReplayConfig::default() };
+    let mut actual = actual_policy(history);
+    let ratio0 = history.ratio_at(from - 1).ok_or_else(|| {
+        Error::Data(format!("no liquidation ratio in force on {}", ymd(from - 1)))
+    })?;
+    let in_force = Params::maker(ratio0, crate::history::ETH_B_CHOP);
+    // Warm-up: the book at the end of `from − 1`, replayed under the parameters in force.
+    let first = book.flows.first().map_or(from, |f| f.day);
+    let start: Vec<Position> = if first < from {
+        progress(format!(
+            "warm-up: replaying {} → {} under the parameters in force",
+            ymd(first),
+            ymd(from - 1)
+        ));
+        replay(book, &[], first, from - 1, in_force, &mut actual, &rc, |_, _| {})?.positions
+    } else {
+        Vec::new()
+    };
+    let bps0 = (
+        (1e4 / ratio0).floor() as u16,
+        (1e4 / ratio0).floor() as u16,
+        (crate::history::ETH_B_CHOP * 1e4).round() as u16,
+    );
+    let steward = Steward {
+        name: "zkrisk_steward".into(),
+        bounds: Bounds { max_step_bps: p.max_step_bps, min_delay_days: p.min_delay_days },
+        recommend: RecommendConfig {
+            measure: cfg.measure,
+            max_fraction: p.target_pct / 100.0,
+            ..RecommendConfig::default()
+        },
+        mc: MonteCarlo {
+            paths: p.recommend_paths,
+            horizon_days: 1,
+            block_len: 0,
+            seed: cfg.raw.seed,
+        },
+        history_days: p.history_days,
+        current: bps0,
+        last_update: None,
+        steps: Vec::new(),
+    };
+    let static_params = Params::from_bps(p.static_ltv_bps, p.static_lt_bps, p.static_bonus_bps);
+    let scenarios = scenarios(cfg, book, last);
+    let ctx = Ctx { cfg, book, start: &start, from, last, rc, scenarios: &scenarios };
+    let mut statik = Scheduled { name: "static".into(), steps: vec![(i64::MIN, static_params)] };
+    let mut steward = steward;
+    let mut out = vec![
+        ctx.one(
+            "actual",
+            format!(
+                "parameters in force (MakerDAO ETH-B: liquidation ratio from ETHB-Parameter-Changes.csv, {:.0} % throughout; penalty 13 %)",
+                ratio0 * 100.0
+            ),
+            &mut actual,
+            in_force,
+            progress,
+        )?,
+        ctx.one(
+            "static",
+            format!(
+                "static LTV {:.2} %, LT {:.2} %, bonus {:.2} % (Aave v3 Ethereum WETH before 2023-05-29, data/aave-governance)",
+                static_params.ltv * 100.0,
+                static_params.lt * 100.0,
+                (static_params.bonus - 1.0) * 100.0
+            ),
+            &mut statik,
+            static_params,
+            progress,
+        )?,
+    ];
+    let mut z = ctx.one(
+        "zkrisk_steward",
+        format!(
+            "zkrisk recommendation ({} of bad debt ≤ {} % of collateral, {} paths per grid point) moved ≤ {} bps per {} days from the parameters in force",
+            p.measure, p.target_pct, p.recommend_paths, p.max_step_bps, p.min_delay_days
+        ),
+        &mut steward,
+        in_force,
+        progress,
+    )?;
+    z.steward = steward.steps;
+    out.push(z);
+    Ok((out, scenarios))
+}
+
+struct Ctx<'a> {
+    cfg: &'a ValidConfig,
+    book: &'a Book,
+    start: &'a [Position],
+    from: i64,
+    last: i64,
+    rc: ReplayConfig,
+    scenarios: &'a [Scenario],
+}
+
+impl Ctx<'_> {
+    fn one(
+        &self,
+        key: &'static str,
+        description: String,
+        policy: &mut dyn Policy,
+        initial: Params,
+        progress: &mut dyn FnMut(String),
+    ) -> Result<PolicyOutcome> {
+        let (cfg, book) = (self.cfg, self.book);
+        let r = &cfg.raw.risk;
+        progress(format!("replay: policy {key}, {} → {}", ymd(self.from), ymd(self.last)));
+        let mut forward = Vec::new();
+        let mut err = None;
+        let mut n = 0i64;
+        let recorder = |rec: &crate::replay::DayRecord, pos: &[Position]| {
+            n += 1;
+            if (n - 1) % r.every_days != 0 || err.is_some() {
+                return;
+            }
+            let mc =
+                MonteCarlo { paths: r.paths, horizon_days: 1, block_len: 0, seed: cfg.raw.seed };
+            match forward_risk(
+                pos,
+                book.closes_before(rec.day + 1),
+                rec.day,
+                &rec.params,
+                r.history_days,
+                &mc,
+            ) {
+                Ok(f) => forward.push(f),
+                Err(e) => err = Some(e),
+            }
+        };
+        let run =
+            replay(book, self.start, self.from, self.last, initial, policy, &self.rc, recorder)?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let t = totals(&run)?;
+        progress(format!(
+            "  {key}: {} liquidations, bad debt {:.0} DAI, {} parameter changes, {} account-steps",
+            t.liquidations, t.bad_debt, t.parameter_changes, t.account_steps
+        ));
+        let params = run.last_params().unwrap_or(initial);
+        let p0 = book.close(self.last).unwrap_or(f64::NAN);
+        let stress = self
+            .scenarios
+            .iter()
+            .map(|s| {
+                stress::apply(
+                    &run.positions,
+                    p0,
+                    &s.path,
+                    &params,
+                    self.rc.auction_discount,
+                    self.rc.dust,
+                )
+            })
+            .collect();
+        Ok(PolicyOutcome { key, description, totals: t, forward, steward: Vec::new(), stress, run })
+    }
+}
+
+fn scenarios(cfg: &ValidConfig, book: &Book, last: i64) -> Vec<Scenario> {
+    let s = &cfg.raw.stress;
+    let mut base: Vec<(String, i64, i64)> = cfg.windows.clone();
+    for (i, (a, b, dd)) in
+        stress::worst_windows(&book.closes, book.price_first_day, last, s.window_days, s.worst)
+            .into_iter()
+            .enumerate()
+    {
+        base.push((
+            format!("worst {}-day #{} ({:.0} % drawdown)", s.window_days, i + 1, dd * 100.0),
+            a,
+            b,
+        ));
+    }
+    let mut out = Vec::new();
+    for (k, (name, a, b)) in base.into_iter().enumerate() {
+        let Some(path) = stress::window_path(&book.closes, book.price_first_day, a, b) else {
+            continue;
+        };
+        let sc = |name: String, kind, path: Vec<f64>| Scenario {
+            name,
+            kind,
+            from: a,
+            to: b,
+            max_drop: stress::max_drop(&path),
+            path,
+        };
+        out.push(sc(format!("{name} ×{}", s.shock), "shocked", stress::shocked(&path, s.shock)));
+        for v in 0..s.variants {
+            let seed = cfg.raw.seed.wrapping_mul(1_000_003).wrapping_add((k * 1_000 + v) as u64);
+            out.push(sc(
+                format!("{name} reordered #{}", v + 1),
+                "reordered",
+                stress::reordered(&path, seed),
+            ));
+        }
+        let at = out.len() - 1 - s.variants;
+        out.insert(at, sc(name, "historical", path));
+    }
+    out
+}
+
+fn r6(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
+fn params_json(p: &Params) -> Value {
+    json!({ "ltv": r6(p.ltv), "lt": r6(p.lt), "bonus": r6(p.bonus) })
+}
+
+impl Outcome {
+    /// The steward's reviews, if it ran.
+    pub fn steward_steps(&self) -> &[StewardStep] {
+        self.policies.iter().find(|p| p.key == "zkrisk_steward").map_or(&[], |p| &p.steward)
+    }
+
+    /// `metrics.json`: only inputs and results (no time, no path), so the same inputs give the
+    /// same bytes.
+    pub fn metrics(&self) -> Value {
+        let cfg = &self.config.raw;
+        let model = self.model.as_ref().map(|m| {
+            let pooled: serde_json::Map<String, Value> =
+                SERIES.iter().zip(&m.report.pooled).map(|(s, v)| ((*s).to_string(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
+            json!({
+                "horizon_days": m.horizon,
+                "features": m.features,
+                "account_days": m.rows,
+                "no_lookahead_guard": m.lookahead.as_ref().map(|g| json!({
+                    "checkpoints": g.checkpoints.iter().map(|d| ymd(i64::from(*d))).collect::<Vec<_>>(),
+                    "values_compared": g.values_compared,
+                })),
+                "pooled": pooled,
+                "pooled_rows": m.report.pooled_rows,
+                "pooled_positives": m.report.pooled_positives,
+                "folds": m.report.folds.iter().map(|f| json!({
+                    "test_from": ymd(i64::from(f.fold.test_start)),
+                    "test_to": ymd(i64::from(f.fold.test_end - 1)),
+                    "validation_from": ymd(i64::from(f.fold.validation_start)),
+                    "train_rows": f.train_rows,
+                    "test_rows": f.test_rows,
+                    "test_positives": f.test_positives,
+                    "metrics": SERIES.iter().zip(&f.metrics).map(|(s, m)| ((*s).to_string(), serde_json::to_value(m).unwrap_or(Value::Null))).collect::<serde_json::Map<_, _>>(),
+                })).collect::<Vec<_>>(),
+                "skipped_folds": m.report.skipped.len(),
+                "reliability": SERIES.iter().zip(&m.reliability).map(|(s, bins)| ((*s).to_string(), serde_json::to_value(bins).unwrap_or(Value::Null))).collect::<serde_json::Map<_, _>>(),
+            })
+        });
+        let policies: serde_json::Map<String, Value> = self
+            .policies
+            .iter()
+            .map(|p| {
+                let t = &p.totals;
+                let fwd_mean = |f: fn(&ForwardRisk) -> f64| {
+                    if p.forward.is_empty() {
+                        0.0
+                    } else {
+                        p.forward.iter().map(f).sum::<f64>() / p.forward.len() as f64
+                    }
+                };
+                let fwd_max =
+                    |f: fn(&ForwardRisk) -> f64| p.forward.iter().map(f).fold(0.0, f64::max);
+                let path: Vec<Value> = p
+                    .run
+                    .days
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, d)| *i == 0 || p.run.days[i - 1].params != d.params)
+                    .map(|(_, d)| json!({ "from": ymd(d.day), "params": params_json(&d.params) }))
+                    .collect();
+                (
+                    p.key.to_string(),
+                    json!({
+                        "description": p.description,
+                        "liquidations": t.liquidations,
+                        "vaults_liquidated": t.vaults_liquidated,
+                        "liquidated_collateral_usd": r6(t.liquidated_usd),
+                        "bad_debt_dai": r6(t.bad_debt),
+                        "borrow_denied_dai": r6(t.borrow_denied),
+                        "mean_borrowing_power_usd": r6(t.mean_borrowing_power),
+                        "mean_debt_dai": r6(t.mean_debt),
+                        "historical_lar95_daily_usd": r6(t.lar95_daily),
+                        "historical_var95_daily_bad_debt_dai": r6(t.var95_daily_bad_debt),
+                        "max_daily_bad_debt_dai": r6(t.max_daily_bad_debt),
+                        "parameter_changes": t.parameter_changes,
+                        "account_steps": t.account_steps,
+                        "forward_24h": {
+                            "measurements": p.forward.len(),
+                            "mean_var95_bad_debt_usd": r6(fwd_mean(|f| f.var95)),
+                            "max_var95_bad_debt_usd": r6(fwd_max(|f| f.var95)),
+                            "mean_lar95_usd": r6(fwd_mean(|f| f.lar95)),
+                            "max_lar95_usd": r6(fwd_max(|f| f.lar95)),
+                        },
+                        "parameter_path": path,
+                        "final_params": p.run.last_params().map(|x| params_json(&x)),
+                        "stress": self.scenarios.iter().zip(&p.stress).map(|(s, o)| json!({
+                            "scenario": s.name,
+                            "liquidations": o.liquidations,
+                            "liquidated_collateral_usd": r6(o.liquidated_usd),
+                            "bad_debt_dai": r6(o.bad_debt),
+                            "book_debt_dai": r6(o.debt),
+                        })).collect::<Vec<_>>(),
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "config": serde_json::to_value(cfg).unwrap_or(Value::Null),
+            "period": { "from": ymd(self.days.0), "to": ymd(self.days.1), "days": self.days.1 - self.days.0 + 1 },
+            "model": model,
+            "policies": policies,
+            "recorded_liquidations": {
+                "rows": self.recorded.0,
+                "vault_days": self.recorded.1,
+                "vaults": self.recorded.2,
+                "actual_replay_match": serde_json::to_value(self.validation).unwrap_or(Value::Null),
+            },
+            "scenarios": self.scenarios.iter().map(|s| json!({
+                "name": s.name, "kind": s.kind, "window_from": ymd(s.from), "window_to": ymd(s.to),
+                "days": s.path.len(), "max_drop": r6(s.max_drop),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// JSON with object keys sorted at every level, two-space indented, non-finite numbers as null:
+/// one byte sequence per value.
+pub fn canonical_json(v: &Value) -> String {
+    fn write(v: &Value, indent: usize, out: &mut String) {
+        let pad = |n: usize| "  ".repeat(n);
+        match v {
+            Value::Object(m) => {
+                if m.is_empty() {
+                    out.push_str("{}");
+                    return;
+                }
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push_str("{\n");
+                for (i, k) in keys.iter().enumerate() {
+                    out.push_str(&pad(indent + 1));
+                    out.push_str(&Value::String((*k).clone()).to_string());
+                    out.push_str(": ");
+                    write(&m[*k], indent + 1, out);
+                    out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+                }
+                out.push_str(&pad(indent));
+                out.push('}');
+            }
+            Value::Array(a) => {
+                if a.is_empty() {
+                    out.push_str("[]");
+                    return;
+                }
+                out.push_str("[\n");
+                for (i, x) in a.iter().enumerate() {
+                    out.push_str(&pad(indent + 1));
+                    write(x, indent + 1, out);
+                    out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+                }
+                out.push_str(&pad(indent));
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut s = String::new();
+    write(v, 0, &mut s);
+    s.push('\n');
+    s
+}
