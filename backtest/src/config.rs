@@ -74,8 +74,8 @@ pub struct ModelConfig {
     pub test_days: i32,
     /// Days of validation (calibration, early stopping) before each test fold.
     pub validation_days: i32,
-    /// Decision days the no-look-ahead guard cuts the data at (spread over the folds' starts);
-    /// 0 turns the guard off.
+    /// Decision days the no-look-ahead guard cuts the data at (spread over the folds' starts; the
+    /// guard adds the days before the three busiest liquidation days); 0 turns the guard off.
     pub lookahead_checkpoints: usize,
 }
 

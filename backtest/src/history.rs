@@ -319,6 +319,13 @@ pub trait FeatureSource {
     /// # Errors
     /// The source's own errors.
     fn features(&self, until: Option<i32>) -> Result<Features>;
+
+    /// Days worth cutting the data at besides the decision days: the days just before the most
+    /// eventful ones, where a feature that reads the future has the most future to read (a leak
+    /// of a label is only visible at a cut followed by a positive label).
+    fn probe_days(&self) -> Vec<i32> {
+        Vec::new()
+    }
 }
 
 /// The ETH-B features: chosen columns of [`ACCOUNT_FEATURES`] and one of [`LABELS`].
@@ -333,6 +340,21 @@ pub struct MakerFeatures<'a> {
 }
 
 impl FeatureSource for MakerFeatures<'_> {
+    /// The day before each of the three days with the most liquidation rows.
+    fn probe_days(&self) -> Vec<i32> {
+        let kinds = self.history.events.column("kind").ok().and_then(|c| c.str().ok().cloned());
+        let Some(kinds) = kinds else { return Vec::new() };
+        let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
+        for (k, t) in kinds.iter().zip(&self.history.timestamps) {
+            if k == Some("liquidate") {
+                *per_day.entry(t.div_euclid(MS_PER_DAY)).or_default() += 1;
+            }
+        }
+        let mut days: Vec<(i64, usize)> = per_day.into_iter().collect();
+        days.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        days.iter().take(3).filter_map(|(d, _)| i32::try_from(d - 1).ok()).collect()
+    }
+
     fn features(&self, until: Option<i32>) -> Result<Features> {
         let table = self.history.feature_table(until.map(i64::from))?;
         let m = features::to_matrix(&table)?;

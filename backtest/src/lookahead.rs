@@ -91,6 +91,10 @@ pub struct Planted<'a> {
 }
 
 impl FeatureSource for Planted<'_> {
+    fn probe_days(&self) -> Vec<i32> {
+        self.inner.probe_days()
+    }
+
     fn features(&self, until: Option<i32>) -> Result<Features> {
         let f = self.inner.features(until)?;
         let cols = f.names.len();

@@ -427,7 +427,8 @@ pub fn eth_returns(closes: &[f64], days: usize, last_day: i64) -> JointReturns {
     JointReturns { symbols: vec!["ETH".into(), "DAI".into()], days: out_days, log_returns }
 }
 
-/// Forward-looking 24 h risk of a book: the Monte-Carlo's VaR(95 %) of bad debt and LaR(95 %)
+/// Forward-looking 24 h risk of a book: the Monte-Carlo's VaR(95 %) and ES(95 %) of bad debt and
+/// LaR(95 %)
 /// of seized collateral ([`zkrisk_models::market_risk::assess`], whole-vault liquidations).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ForwardRisk {
@@ -435,6 +436,8 @@ pub struct ForwardRisk {
     pub day: i64,
     /// VaR(95 %) of bad debt, USD.
     pub var95: f64,
+    /// Expected shortfall (95 %) of bad debt, USD.
+    pub es95: f64,
     /// LaR(95 %), USD.
     pub lar95: f64,
 }
@@ -455,11 +458,16 @@ pub fn forward_risk(
     let p = closes.last().copied().ok_or_else(|| Error::Data("no close".into()))?;
     let market = to_market(positions, p, params);
     if market.accounts.is_empty() {
-        return Ok(ForwardRisk { day, var95: 0.0, lar95: 0.0 });
+        return Ok(ForwardRisk { day, var95: 0.0, es95: 0.0, lar95: 0.0 });
     }
     let returns = eth_returns(closes, history, day);
     let s = assess(&market, &returns, &LiquidationRules::WHOLE, mc)?;
-    Ok(ForwardRisk { day, var95: s.var95_bad_debt, lar95: s.lar95_liquidated })
+    Ok(ForwardRisk {
+        day,
+        var95: s.var95_bad_debt,
+        es95: s.es95_bad_debt,
+        lar95: s.lar95_liquidated,
+    })
 }
 
 #[cfg(test)]

@@ -292,6 +292,7 @@ fn policy_rows(p: &[PolicyOutcome]) -> Vec<Vec<String>> {
                 format!("{:.2}", t.bad_debt),
                 format!("{:.0}", t.lar95_daily),
                 format!("{:.0}", fwd(|f| f.var95)),
+                format!("{:.0}", fwd(|f| f.es95)),
                 format!("{:.0}", fwd(|f| f.lar95)),
                 format!("{:.0}", t.mean_borrowing_power),
                 format!("{:.0}", t.borrow_denied),
@@ -427,6 +428,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             "bad debt DAI",
             "hist. LaR95/day",
             "fwd VaR95 24h",
+            "fwd ES95 24h",
             "fwd LaR95 24h",
             "mean borrowing power",
             "borrow denied",
@@ -542,13 +544,13 @@ pub fn html(o: &Outcome) -> Result<String> {
     );
     h.push_str(
         &Lines {
-            title: "Forward-looking 24 h VaR95 of bad debt (Monte-Carlo on each policy's book)",
+            title: "Forward-looking 24 h ES95 of bad debt (Monte-Carlo on each policy's book)",
             y_label: "USD",
             series: o
                 .policies
                 .iter()
                 .map(|p| {
-                    (p.key.to_string(), p.forward.iter().map(|f| (f.day as f64, f.var95)).collect())
+                    (p.key.to_string(), p.forward.iter().map(|f| (f.day as f64, f.es95)).collect())
                 })
                 .collect(),
             dates: true,

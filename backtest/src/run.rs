@@ -195,8 +195,11 @@ pub fn evaluate(
     let guard = if m.lookahead_checkpoints > 0 {
         // Decision days: the day before a fold's test starts, spread over the folds.
         let k = m.lookahead_checkpoints.min(folds.len());
-        let checkpoints: Vec<i32> =
+        let mut checkpoints: Vec<i32> =
             (0..k).map(|i| folds[i * (folds.len() - 1) / (k - 1).max(1)].test_start - 1).collect();
+        checkpoints.extend(source.probe_days());
+        checkpoints.sort_unstable();
+        checkpoints.dedup();
         progress(format!(
             "no-look-ahead guard: recomputing features cut at {} decision days",
             checkpoints.len()
@@ -554,6 +557,8 @@ impl Outcome {
                             "measurements": p.forward.len(),
                             "mean_var95_bad_debt_usd": r6(fwd_mean(|f| f.var95)),
                             "max_var95_bad_debt_usd": r6(fwd_max(|f| f.var95)),
+                            "mean_es95_bad_debt_usd": r6(fwd_mean(|f| f.es95)),
+                            "max_es95_bad_debt_usd": r6(fwd_max(|f| f.es95)),
                             "mean_lar95_usd": r6(fwd_mean(|f| f.lar95)),
                             "max_lar95_usd": r6(fwd_max(|f| f.lar95)),
                         },
