@@ -96,12 +96,13 @@ impl Default for ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Static policy: LTV, bps. Default: Aave v3 Ethereum WETH before the 2023-05-29 change in
-    /// `data/aave-governance` (80 %).
-    pub static_ltv_bps: u16,
-    /// Static policy: liquidation threshold, bps (82.5 %).
-    pub static_lt_bps: u16,
-    /// Static policy: liquidation bonus, bps (10 500 = 5 %).
+    /// Static policy: LTV, bps. Unset: Aave v3 Ethereum WETH's before its first recorded change
+    /// in `data/aave-governance` (80 % before 2023-05-29).
+    pub static_ltv_bps: Option<u16>,
+    /// Static policy: liquidation threshold, bps. Unset: as `static_ltv_bps` (82.5 %).
+    pub static_lt_bps: Option<u16>,
+    /// Static policy: liquidation bonus, bps (10 500 = 5 %, Aave v3 Ethereum WETH's; the
+    /// governance files record no change of it).
     pub static_bonus_bps: u16,
     /// Steward: largest move per update of LTV, LT and bonus, bps.
     pub max_step_bps: u16,
@@ -122,8 +123,8 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
-            static_ltv_bps: 8_000,
-            static_lt_bps: 8_250,
+            static_ltv_bps: None,
+            static_lt_bps: None,
             static_bonus_bps: 10_500,
             max_step_bps: 50,
             min_delay_days: 3,
@@ -271,11 +272,15 @@ impl BacktestConfig {
             return bad("model.test_days", "test_days and validation_days must be ≥ 1".into());
         }
         let p = &self.policy;
-        if !(p.static_ltv_bps <= p.static_lt_bps && p.static_lt_bps > 0 && p.static_lt_bps < 10_000)
+        if let (Some(ltv), Some(lt)) = (p.static_ltv_bps, p.static_lt_bps)
+            && !(ltv <= lt && lt > 0 && lt < 10_000)
         {
+            return bad("policy.static_lt_bps", format!("need 0 ≤ LTV {ltv} ≤ LT {lt} < 10000"));
+        }
+        if p.static_ltv_bps.is_some() != p.static_lt_bps.is_some() {
             return bad(
-                "policy.static_lt_bps",
-                format!("need 0 ≤ LTV {} ≤ LT {} < 10000", p.static_ltv_bps, p.static_lt_bps),
+                "policy.static_ltv_bps",
+                "set both static_ltv_bps and static_lt_bps, or neither".into(),
             );
         }
         if p.static_bonus_bps < 10_000 {

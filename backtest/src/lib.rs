@@ -22,6 +22,7 @@
 //! ```
 
 pub mod config;
+pub mod governance;
 pub mod history;
 mod holdout;
 pub mod lookahead;

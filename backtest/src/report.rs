@@ -436,6 +436,25 @@ pub fn html(o: &Outcome) -> Result<String> {
         ],
         &policy_rows(&o.policies),
     ));
+    if !o.governance_steps.is_empty() {
+        let rows: Vec<Vec<String>> = o
+            .governance_steps
+            .iter()
+            .map(|g| {
+                vec![
+                    g.parameter.clone(),
+                    g.steps.to_string(),
+                    g.median_step_bps.to_string(),
+                    format!("{:.0} %", g.within_50_bps * 100.0),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">For scale, Aave governance's own changes of these parameters (all markets, data/aave-governance):</p>{}",
+            table(&["parameter", "changes", "median step (bps)", "steps ≤ 50 bps"], &rows)
+        );
+    }
     let names: Vec<String> = o.policies.iter().map(|p| p.key.to_string()).collect();
     h.push_str(&bars(
         "Liquidations and bad debt per policy",

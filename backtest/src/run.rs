@@ -13,6 +13,7 @@ use zkrisk_pipeline::prices::ymd;
 use crate::{
     Error, Result,
     config::ValidConfig,
+    governance::{Change, StepSummary, step_summary},
     history::{Book, FeatureSource, MakerFeatures, MakerHistory},
     lookahead::{self, LookaheadReport},
     replay::{
@@ -79,6 +80,8 @@ pub struct Outcome {
     pub recorded_days: Vec<i64>,
     /// The replay under the parameters in force against the recorded liquidations.
     pub validation: Validation,
+    /// Aave governance's own steps of LTV, LT and bonus (all markets) in `data/aave-governance`.
+    pub governance_steps: Vec<StepSummary>,
 }
 
 /// How the replay under the parameters in force matches the liquidations recorded on chain.
@@ -113,6 +116,7 @@ fn validation(recorded: &[(i64, usize)], replayed: &[(i64, usize)]) -> Validatio
 pub fn run(
     cfg: &ValidConfig,
     history: &MakerHistory,
+    governance: &[Change],
     progress: &mut dyn FnMut(String),
 ) -> Result<Outcome> {
     let book = history.book()?;
@@ -136,7 +140,7 @@ pub fn run(
     } else {
         None
     };
-    let (policies, scenarios) = policies(cfg, history, &book, from, last, progress)?;
+    let (policies, scenarios) = policies(cfg, history, governance, &book, from, last, progress)?;
     let recorded: Vec<_> =
         book.real_liquidations.iter().filter(|l| (from..=last).contains(&l.day)).collect();
     let mut vault_days: Vec<(i64, usize)> = recorded.iter().map(|l| (l.day, l.vault)).collect();
@@ -150,6 +154,7 @@ pub fn run(
         .map_or(&[][..], |p| &p.run.liquidation_events[..]);
     let validation = validation(&vault_days, actual);
     Ok(Outcome {
+        governance_steps: step_summary(governance),
         validation,
         config: cfg.clone(),
         days: (from, last),
@@ -262,6 +267,7 @@ type Policies = (Vec<PolicyOutcome>, Vec<Scenario>);
 fn policies(
     cfg: &ValidConfig,
     history: &MakerHistory,
+    governance: &[Change],
     book: &Book,
     from: i64,
     last: i64,
@@ -310,7 +316,24 @@ fn policies(
         last_update: None,
         steps: Vec::new(),
     };
-    let static_params = Params::from_bps(p.static_ltv_bps, p.static_lt_bps, p.static_bonus_bps);
+    let (static_ltv, static_lt, static_source) = match (p.static_ltv_bps, p.static_lt_bps) {
+        (Some(a), Some(b)) => (a, b, "policy.static_* in the configuration".to_string()),
+        _ => {
+            let (a, b, date) = crate::governance::first_v3_ethereum(governance, "WETH").ok_or_else(|| {
+                Error::Config(
+                    "policy.static_ltv_bps: not set, and data/aave-governance holds no Aave v3 Ethereum WETH change to take it from"
+                        .into(),
+                )
+            })?;
+            let to16 = |x: u32| u16::try_from(x).unwrap_or(u16::MAX);
+            (
+                to16(a),
+                to16(b),
+                format!("Aave v3 Ethereum WETH before its change of {date}, data/aave-governance"),
+            )
+        }
+    };
+    let static_params = Params::from_bps(static_ltv, static_lt, p.static_bonus_bps);
     let scenarios = scenarios(cfg, book, last);
     let ctx = Ctx { cfg, book, start: &start, from, last, rc, scenarios: &scenarios };
     let mut statik = Scheduled { name: "static".into(), steps: vec![(i64::MIN, static_params)] };
@@ -329,7 +352,7 @@ fn policies(
         ctx.one(
             "static",
             format!(
-                "static LTV {:.2} %, LT {:.2} %, bonus {:.2} % (Aave v3 Ethereum WETH before 2023-05-29, data/aave-governance)",
+                "static LTV {:.2} %, LT {:.2} %, bonus {:.2} % ({static_source})",
                 static_params.ltv * 100.0,
                 static_params.lt * 100.0,
                 (static_params.bonus - 1.0) * 100.0
@@ -586,6 +609,7 @@ impl Outcome {
                 "vaults": self.recorded.2,
                 "actual_replay_match": serde_json::to_value(self.validation).unwrap_or(Value::Null),
             },
+            "aave_governance_steps": serde_json::to_value(&self.governance_steps).unwrap_or(Value::Null),
             "scenarios": self.scenarios.iter().map(|s| json!({
                 "name": s.name, "kind": s.kind, "window_from": ymd(s.from), "window_to": ymd(s.to),
                 "days": s.path.len(), "max_drop": r6(s.max_drop),

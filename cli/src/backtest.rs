@@ -91,7 +91,17 @@ pub(crate) fn backtest(root: &Path, a: BacktestArgs) -> eyre::Result<()> {
         eprintln!("[{:>6.1} s] {line}", started.elapsed().as_secs_f64());
     };
     progress(format!("loaded {}", data.display()));
-    let outcome = run::run(&cfg, &history, &mut progress)?;
+    let gov_dir = data.join("aave-governance");
+    let governance = if gov_dir.is_dir() {
+        zkrisk_backtest::governance::load(&gov_dir)?
+    } else {
+        progress(format!(
+            "no {}: the static policy needs policy.static_* in the configuration",
+            gov_dir.display()
+        ));
+        Vec::new()
+    };
+    let outcome = run::run(&cfg, &history, &governance, &mut progress)?;
     let metrics = canonical_json(&outcome.metrics());
     let path = a.out.join("metrics.json");
     std::fs::write(&path, metrics.as_bytes())
