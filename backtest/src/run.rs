@@ -2,6 +2,8 @@
 //! replay (parameters in force, static, zkrisk under steward bounds) with forward-looking risk,
 //! and the stress scenarios; [`Outcome::metrics`] is the deterministic `metrics.json`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use zkrisk_models::{
     market_risk::MonteCarlo,
@@ -20,10 +22,13 @@ use crate::{
         ForwardRisk, Params, Policy, PolicyRun, Position, ReplayConfig, RunTotals, Scheduled,
         forward_risk, replay, totals,
     },
-    steward::{Bounds, Steward, StewardStep},
+    steward::{Bounds, ScoreRule, Steward, StewardStep},
     stress::{self, Scenario, StressOutcome},
     walk_forward::{SERIES, WalkForward, WalkForwardReport, liquidation_params, rolling_folds},
 };
+
+/// Fractional bits of the scores the on-chain rule reads (as in the proofs' outputs).
+pub const RULE_BITS: u8 = 11;
 
 /// The model evaluation's results.
 #[derive(Debug, Clone)]
@@ -40,6 +45,9 @@ pub struct ModelOutcome {
     pub report: WalkForwardReport,
     /// Pooled reliability diagram (10 bins) of each of [`SERIES`].
     pub reliability: Vec<Vec<ReliabilityBin>>,
+    /// The logistic model's out-of-sample probabilities per day, in the rule's fixed point
+    /// (11 fractional bits).
+    pub scores_by_day: BTreeMap<i64, Vec<u64>>,
 }
 
 /// One policy's results.
@@ -140,7 +148,9 @@ pub fn run(
     } else {
         None
     };
-    let (policies, scenarios) = policies(cfg, history, governance, &book, from, last, progress)?;
+    let scores = model.as_ref().map(|m| &m.scores_by_day);
+    let (policies, scenarios) =
+        policies(cfg, &Sources { history, governance, scores, book: &book }, from, last, progress)?;
     let recorded: Vec<_> =
         book.real_liquidations.iter().filter(|l| (from..=last).contains(&l.day)).collect();
     let mut vault_days: Vec<(i64, usize)> = recorded.iter().map(|l| (l.day, l.vault)).collect();
@@ -236,7 +246,30 @@ pub fn evaluate(
         .iter()
         .map(|p| metrics::reliability(p, &report.pooled_labels, 10))
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    // The test rows of each evaluated fold, in the order of the pooled predictions.
+    let mut scores_by_day: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
+    let mut offset = 0;
+    for f in &report.folds {
+        let test = f.fold.split(&full.dates, m.horizon, last_label_day).test;
+        if test.len() != f.test_rows {
+            return Err(Error::Data(format!(
+                "fold {}: {} test rows, expected {}",
+                f.fold.test_start,
+                test.len(),
+                f.test_rows
+            )));
+        }
+        for (k, i) in test.iter().enumerate() {
+            let p = report.predictions[0][offset + k];
+            scores_by_day
+                .entry(i64::from(full.dates[*i]))
+                .or_default()
+                .push(zkrisk_models::policy::to_fixed(p, RULE_BITS));
+        }
+        offset += test.len();
+    }
     Ok(ModelOutcome {
+        scores_by_day,
         horizon: m.horizon,
         features: full.names.clone(),
         rows: full.rows(),
@@ -264,15 +297,22 @@ fn actual_policy(history: &MakerHistory) -> Scheduled {
 
 type Policies = (Vec<PolicyOutcome>, Vec<Scenario>);
 
+/// What the policies are built from.
+struct Sources<'a> {
+    history: &'a MakerHistory,
+    governance: &'a [Change],
+    scores: Option<&'a BTreeMap<i64, Vec<u64>>>,
+    book: &'a Book,
+}
+
 fn policies(
     cfg: &ValidConfig,
-    history: &MakerHistory,
-    governance: &[Change],
-    book: &Book,
+    src: &Sources<'_>,
     from: i64,
     last: i64,
     progress: &mut dyn FnMut(String),
 ) -> Result<Policies> {
+    let Sources { history, governance, scores, book } = *src;
     let p = &cfg.raw.policy;
     let rc = ReplayConfig { auction_discount: p.auction_discount, ..ReplayConfig::default() };
     let mut actual = actual_policy(history);
@@ -369,11 +409,34 @@ fn policies(
             p.measure, p.target_pct, p.recommend_paths, p.max_step_bps, p.min_delay_days
         ),
         &mut steward,
-        in_force,
+        Params::from_bps(bps0.0, bps0.1, bps0.2),
         progress,
     )?;
     z.steward = steward.steps;
     out.push(z);
+    if let Some(scores) = scores {
+        let mut rule = ScoreRule {
+            name: "zkrisk_rule".into(),
+            bounds: Bounds { max_step_bps: p.max_step_bps, min_delay_days: p.min_delay_days },
+            scores: scores.clone(),
+            bits: RULE_BITS,
+            current: bps0,
+            last_review: None,
+            steps: Vec::new(),
+        };
+        let mut r = ctx.one(
+            "zkrisk_rule",
+            format!(
+                "zkrisk's on-chain rule (RiskRule: LTV 80 % → 50 % as the mean out-of-sample 7-day liquidation probability of yesterday's vaults rises to 20 %, LT = LTV + 5 %, bonus 5 %) moved ≤ {} bps per {} days from the parameters in force",
+                p.max_step_bps, p.min_delay_days
+            ),
+            &mut rule,
+            Params::from_bps(bps0.0, bps0.1, bps0.2),
+            progress,
+        )?;
+        r.steward = rule.steps;
+        out.push(r);
+    }
     Ok((out, scenarios))
 }
 

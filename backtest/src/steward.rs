@@ -160,3 +160,98 @@ mod tests {
         }
     }
 }
+
+/// zkrisk's on-chain rule ([`zkrisk_models::policy::apply`], the rule `RiskOracle` checks) under
+/// the same steward bounds: every `min_delay_days`, the mean liquidation probability of the
+/// vaults scored on the previous day sets a target LTV (80 % falling to 50 % as the mean rises
+/// to 20 %), LT = LTV + 5 %, bonus 5 %, and each parameter moves toward it by at most
+/// `max_step_bps`.
+///
+/// The scores are the walk-forward's out-of-sample predictions: the score of a vault on day
+/// `d − 1` comes from a model fitted on labels that closed before its fold's validation window,
+/// applied to features of the data known at the end of `d − 1`. The policy reads only the scores
+/// dated before the day it decides ([`ScoreRule::scores_before`]).
+#[derive(Debug, Clone)]
+pub struct ScoreRule {
+    /// Name.
+    pub name: String,
+    /// Bounds.
+    pub bounds: Bounds,
+    /// Fixed-point scores (`round(p · 2^bits)`) per day.
+    pub scores: std::collections::BTreeMap<i64, Vec<u64>>,
+    /// Fractional bits of the scores.
+    pub bits: u8,
+    /// Parameters in force, bps `(ltv, lt, bonus)`.
+    pub current: (u16, u16, u16),
+    /// Day of the last review.
+    pub last_review: Option<i64>,
+    /// Every review.
+    pub steps: Vec<StewardStep>,
+}
+
+impl ScoreRule {
+    /// The latest day's scores strictly before `day`, if they are from `day − 1`.
+    pub fn scores_before(&self, day: i64) -> Option<&[u64]> {
+        let (d, s) = self.scores.range(..day).next_back()?;
+        (*d == day - 1).then_some(s.as_slice())
+    }
+}
+
+impl Policy for ScoreRule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn decide(&mut self, view: &DecisionView<'_>) -> Result<Params> {
+        let due =
+            self.last_review.is_none_or(|d| view.day - d >= i64::from(self.bounds.min_delay_days));
+        let target = match (due, self.scores_before(view.day)) {
+            (true, Some(s)) if !s.is_empty() => zkrisk_models::policy::apply(s, self.bits)?.params,
+            _ => return Ok(bps(self.current)),
+        };
+        let target = (target.ltv, target.liquidation_threshold, target.liquidation_bonus);
+        let applied =
+            bounded_move(self.current, target, self.bounds.max_step_bps).unwrap_or(self.current);
+        self.last_review = Some(view.day);
+        self.steps.push(StewardStep { day: view.day, target, applied });
+        self.current = applied;
+        Ok(bps(applied))
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_reads_yesterdays_scores_only_and_moves_in_bounded_steps() {
+        let mut scores = std::collections::BTreeMap::new();
+        scores.insert(9, vec![0, 0]); // quiet: target LTV 80 %
+        scores.insert(10, vec![2048, 2048]); // certain liquidation: target LTV 50 %
+        let mut rule = ScoreRule {
+            name: "rule".into(),
+            bounds: Bounds::default(),
+            scores,
+            bits: 11,
+            current: (7_000, 7_500, 10_500),
+            last_review: None,
+            steps: vec![],
+        };
+        assert_eq!(rule.scores_before(10), Some(&[0, 0][..]));
+        assert_eq!(rule.scores_before(12), None); // day 11 has no scores: hold
+        let view = |day| DecisionView {
+            day,
+            closes: &[],
+            positions: &[],
+            current: Params::from_bps(7_000, 7_500, 10_500),
+        };
+        // Day 10 decides from day 9's quiet scores: up 50 bps.
+        assert_eq!(rule.decide(&view(10)).unwrap(), Params::from_bps(7_050, 7_550, 10_500));
+        // Day 11 is within the 3-day delay: unchanged.
+        assert_eq!(rule.decide(&view(11)).unwrap(), Params::from_bps(7_050, 7_550, 10_500));
+        // Day 13: no scores for day 12, hold.
+        assert_eq!(rule.decide(&view(13)).unwrap(), Params::from_bps(7_050, 7_550, 10_500));
+        assert_eq!(rule.steps.len(), 1);
+        assert_eq!(rule.steps[0].target, (8_000, 8_500, 10_500));
+    }
+}

@@ -60,7 +60,7 @@ fn same_inputs_give_identical_metrics_and_a_report_with_plots() {
     let m: Value = serde_json::from_slice(&metrics[0]).unwrap();
     assert_eq!(m["period"]["from"], "2022-04-01");
     assert_eq!(m["config"]["seed"], 7);
-    for p in ["actual", "static", "zkrisk_steward"] {
+    for p in ["actual", "static", "zkrisk_steward", "zkrisk_rule"] {
         let p = &m["policies"][p];
         for k in [
             "liquidations",
@@ -76,12 +76,15 @@ fn same_inputs_give_identical_metrics_and_a_report_with_plots() {
     }
     // The parameters in force never changed in the ETH-B file; the steward moves in 50 bps steps.
     assert_eq!(m["policies"]["actual"]["parameter_changes"], 0);
-    let path = m["policies"]["zkrisk_steward"]["parameter_path"].as_array().unwrap();
-    for w in path.windows(2) {
-        let (a, b) = (&w[0]["params"], &w[1]["params"]);
-        for k in ["ltv", "lt", "bonus"] {
-            let step = (a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs();
-            assert!(step <= 0.005 + 1e-12, "{k} moved {step}: {a} → {b}");
+    for policy in ["zkrisk_steward", "zkrisk_rule"] {
+        let path = m["policies"][policy]["parameter_path"].as_array().unwrap();
+        assert!(path.len() > 1, "{policy} never moved");
+        for w in path.windows(2) {
+            let (a, b) = (&w[0]["params"], &w[1]["params"]);
+            for k in ["ltv", "lt", "bonus"] {
+                let step = (a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs();
+                assert!(step <= 0.005 + 1e-12, "{policy}: {k} moved {step}: {a} → {b}");
+            }
         }
     }
     assert!(m["model"]["no_lookahead_guard"]["values_compared"].as_u64() > Some(0));
