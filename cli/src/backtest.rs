@@ -67,8 +67,8 @@ fn config(root: &Path, a: &BacktestArgs) -> eyre::Result<(ValidConfig, PathBuf)>
         cfg.model.enabled = false;
     }
     let valid = cfg.check().wrap_err_with(|| match &a.config {
-        Some(p) => format!("--config {} (with the flags)", p.display()),
-        None => "flags".to_string(),
+        Some(p) => format!("checking --config {} with the flags", p.display()),
+        None => "checking the flags".to_string(),
     })?;
     let data =
         if cfg.data_dir.is_absolute() { cfg.data_dir.clone() } else { root.join(&cfg.data_dir) };
