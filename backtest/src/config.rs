@@ -177,6 +177,9 @@ pub struct StressConfig {
     pub worst: usize,
     /// Length of the searched windows, days.
     pub window_days: i64,
+    /// The worst windows are searched from this day (`YYYY-MM-DD`) to the last replayed day; the
+    /// default leaves out ETH's first trading year.
+    pub worst_since: String,
     /// Shocked variants scale each window's drawdown by this factor (≥ 1).
     pub shock: f64,
     /// Seeded reorderings of each window's daily returns.
@@ -198,6 +201,7 @@ impl Default for StressConfig {
             ],
             worst: 3,
             window_days: 14,
+            worst_since: "2017-01-01".into(),
             shock: 1.5,
             variants: 8,
         }
@@ -219,6 +223,8 @@ pub struct ValidConfig {
     pub measure: Measure,
     /// Windows as day ranges.
     pub windows: Vec<(String, i64, i64)>,
+    /// First day of the worst-window search.
+    pub worst_since: i64,
 }
 
 fn date(key: &str, s: &str) -> Result<i64> {
@@ -334,6 +340,15 @@ impl BacktestConfig {
                 Ok((w.name.clone(), a, b))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(ValidConfig { raw: self.clone(), from, to, model: m.clone(), measure, windows })
+        let worst_since = date("stress.worst_since", &s.worst_since)?;
+        Ok(ValidConfig {
+            raw: self.clone(),
+            from,
+            to,
+            model: m.clone(),
+            measure,
+            windows,
+            worst_since,
+        })
     }
 }

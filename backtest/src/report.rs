@@ -15,6 +15,8 @@ const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e
 const W: f64 = 760.0;
 const H: f64 = 300.0;
 const PAD: f64 = 56.0;
+/// Room right of the plot for the legend.
+const LEGEND: f64 = 210.0;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -30,6 +32,10 @@ fn fmt_num(x: f64) -> String {
         format!("{:.0}k", x / 1e3)
     } else if a >= 100.0 || a == 0.0 {
         format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
     } else {
         format!("{x:.3}")
     }
@@ -43,6 +49,8 @@ struct Lines<'a> {
     dates: bool,
     steps: bool,
     fixed_y: Option<(f64, f64)>,
+    /// Start the y axis at 0 (else at the data's minimum).
+    zero: bool,
 }
 
 impl Lines<'_> {
@@ -57,8 +65,11 @@ impl Lines<'_> {
         }
         if let Some((a, b)) = self.fixed_y {
             (y0, y1) = (a, b);
-        } else {
+        } else if self.zero {
             y0 = y0.min(0.0);
+        } else {
+            let pad = (y1 - y0).abs().max(1e-9) * 0.08;
+            (y0, y1) = (y0 - pad, y1 + pad);
         }
         if (y1 - y0).abs() < 1e-12 {
             y1 = y0 + 1.0;
@@ -71,9 +82,10 @@ impl Lines<'_> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{H}" viewBox="0 0 {w} {H}" font-family="sans-serif" font-size="11">"#,
+            w = W + LEGEND
         );
-        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+        let _ = writeln!(s, r#"<rect width="{}" height="{H}" fill="white"/>"#, W + LEGEND);
         let _ = writeln!(
             s,
             r#"<text x="{}" y="18" font-size="13" font-weight="bold">{}</text>"#,
@@ -114,7 +126,7 @@ impl Lines<'_> {
             esc(self.y_label)
         );
         for (k, (name, p)) in self.series.iter().enumerate() {
-            let c = COLOURS[k % COLOURS.len()];
+            let c = if name == "perfect" { "#999999" } else { COLOURS[k % COLOURS.len()] };
             let mut d = String::new();
             let mut prev: Option<(f64, f64)> = None;
             for (x, y) in p.iter().filter(|(x, y)| x.is_finite() && y.is_finite()) {
@@ -146,8 +158,8 @@ impl Lines<'_> {
             let _ = writeln!(
                 s,
                 r#"<text x="{}" y="{}" fill="{c}">{}</text>"#,
-                PAD + 8.0,
-                PAD - 8.0 + 13.0 * k as f64 + 8.0,
+                W - PAD + 16.0,
+                PAD + 14.0 * k as f64,
                 esc(name)
             );
         }
@@ -170,22 +182,23 @@ fn bars(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.1 };
-    let h = H + 40.0;
+    let h = H + 90.0;
     let group = (W - 2.0 * PAD) / categories.len().max(1) as f64;
     let bar = group * 0.8 / series.len().max(1) as f64;
-    let sy = |y: f64| h - PAD - 40.0 + (-y) / y1 * (h - 2.0 * PAD - 40.0);
+    let sy = |y: f64| h - PAD - 90.0 + (-y) / y1 * (h - 2.0 * PAD - 90.0);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11">"#,
+        w = W + LEGEND
     );
-    let _ = writeln!(s, r#"<rect width="{W}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(s, r#"<rect width="{}" height="{h}" fill="white"/>"#, W + LEGEND);
     let _ = writeln!(
         s,
         r#"<text x="{PAD}" y="18" font-size="13" font-weight="bold">{}</text>"#,
         esc(title)
     );
-    let base = h - PAD - 40.0;
+    let base = h - PAD - 90.0;
     let _ = writeln!(
         s,
         r#"<line x1="{PAD}" y1="{base}" x2="{}" y2="{base}" stroke="black"/>"#,
@@ -224,12 +237,12 @@ fn bars(
                 fmt_num(y)
             );
         }
-        let label: String = cat.chars().take(22).collect();
+        let label: String = cat.chars().take(48).collect();
         let _ = writeln!(
             s,
-            r#"<text x="{x:.1}" y="{y}" transform="rotate(25 {x:.1} {y})" font-size="10">{}</text>"#,
+            r#"<text x="{x:.1}" y="{y}" transform="rotate(-30 {x:.1} {y})" text-anchor="end" font-size="10">{}</text>"#,
             esc(&label),
-            x = gx,
+            x = gx + group * 0.4,
             y = base + 12.0
         );
     }
@@ -237,8 +250,8 @@ fn bars(
         let _ = writeln!(
             s,
             r#"<text x="{}" y="{}" fill="{}">{}</text>"#,
-            W - PAD - 200.0,
-            34.0 + 13.0 * k as f64,
+            W - PAD + 16.0,
+            PAD + 14.0 * k as f64,
             COLOURS[k % COLOURS.len()],
             esc(name)
         );
@@ -343,7 +356,7 @@ pub fn html(o: &Outcome) -> Result<String> {
         let x = |f: &crate::walk_forward::FoldReport| f64::from(f.fold.test_start);
         let metric = |name: &'static str, get: fn(&zkrisk_models::metrics::Summary) -> f64| Lines {
             title: name,
-            y_label: name,
+            y_label: name.split_whitespace().next().unwrap_or(name),
             series: SERIES
                 .iter()
                 .enumerate()
@@ -361,13 +374,23 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: false,
             fixed_y: None,
+            zero: false,
         };
         h.push_str(&metric("AUROC per test fold (x: fold start)", |s| s.auroc).svg());
         h.push_str(&metric("Brier score per test fold", |s| s.brier).svg());
+        let top = m
+            .reliability
+            .iter()
+            .take(3)
+            .flatten()
+            .filter(|b| b.count > 0)
+            .map(|b| b.mean_predicted.max(b.observed_rate))
+            .fold(0.0, f64::max)
+            .max(1e-3);
         let rel = Lines {
             title: "Reliability diagram (pooled hold-out): observed rate against mean prediction",
             y_label: "observed rate",
-            series: std::iter::once(("perfect".to_string(), vec![(0.0, 0.0), (1.0, 1.0)]))
+            series: std::iter::once(("perfect".to_string(), vec![(0.0, 0.0), (top, top)]))
                 .chain(SERIES.iter().zip(&m.reliability).take(3).map(|(s, bins)| {
                     (
                         s.to_string(),
@@ -380,7 +403,8 @@ pub fn html(o: &Outcome) -> Result<String> {
                 .collect(),
             dates: false,
             steps: false,
-            fixed_y: Some((0.0, 1.0)),
+            fixed_y: Some((0.0, top)),
+            zero: true,
         };
         h.push_str(&rel.svg());
         let rows: Vec<Vec<String>> = SERIES
@@ -497,6 +521,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: true,
             fixed_y: None,
+            zero: true,
         }
         .svg(),
     );
@@ -514,6 +539,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: true,
             fixed_y: None,
+            zero: true,
         }
         .svg(),
     );
@@ -536,6 +562,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: true,
             fixed_y: None,
+            zero: false,
         }
         .svg(),
     );
@@ -547,6 +574,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: true,
             fixed_y: None,
+            zero: false,
         }
         .svg(),
     );
@@ -558,6 +586,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: true,
             fixed_y: None,
+            zero: false,
         }
         .svg(),
     );
@@ -575,6 +604,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: false,
             fixed_y: None,
+            zero: true,
         }
         .svg(),
     );
@@ -595,6 +625,7 @@ pub fn html(o: &Outcome) -> Result<String> {
             dates: true,
             steps: false,
             fixed_y: None,
+            zero: true,
         }
         .svg(),
     );

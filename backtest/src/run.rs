@@ -517,13 +517,18 @@ impl Ctx<'_> {
 fn scenarios(cfg: &ValidConfig, book: &Book, last: i64) -> Vec<Scenario> {
     let s = &cfg.raw.stress;
     let mut base: Vec<(String, i64, i64)> = cfg.windows.clone();
-    for (i, (a, b, dd)) in
-        stress::worst_windows(&book.closes, book.price_first_day, last, s.window_days, s.worst)
-            .into_iter()
-            .enumerate()
+    for (i, (a, b, dd)) in stress::worst_windows(
+        &book.closes,
+        book.price_first_day,
+        (cfg.worst_since, last),
+        s.window_days,
+        s.worst,
+    )
+    .into_iter()
+    .enumerate()
     {
         base.push((
-            format!("worst {}-day #{} ({:.0} % drawdown)", s.window_days, i + 1, dd * 100.0),
+            format!("worst {}d #{} from {} (-{:.0} %)", s.window_days, i + 1, ymd(a), dd * 100.0),
             a,
             b,
         ));

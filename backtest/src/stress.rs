@@ -69,19 +69,20 @@ pub fn max_drop(path: &[f64]) -> f64 {
     (1.0 - path.iter().copied().fold(1.0, f64::min)).max(0.0)
 }
 
-/// The `k` worst non-overlapping windows of `len` days by peak-to-trough drawdown of the closes
-/// (days `first_day..=until`), as `(from, to, drawdown)`, worst first.
+/// The `k` worst non-overlapping windows of `len` days by peak-to-trough drawdown of the closes,
+/// within days `since..=until` (and the closes' span), as `(from, to, drawdown)`, worst first.
 pub fn worst_windows(
     closes: &[f64],
     first_day: i64,
-    until: i64,
+    (since, until): (i64, i64),
     len: i64,
     k: usize,
 ) -> Vec<(i64, i64, f64)> {
     let n = usize::try_from(until - first_day + 1).unwrap_or(0).min(closes.len());
     let l = usize::try_from(len).unwrap_or(0);
     let mut all = Vec::new();
-    for s in 1..n.saturating_sub(l - 1) {
+    let start = usize::try_from(since - first_day).unwrap_or(0).max(1);
+    for s in start..n.saturating_sub(l - 1) {
         // The window [s, s + l − 1] with its peak counted from the close before it.
         let (mut peak, mut dd) = (closes[s - 1], 0.0_f64);
         for p in &closes[s..s + l] {
@@ -168,11 +169,14 @@ mod tests {
         assert!((max_drop(&[0.9, 0.5, 1.2]) - 0.5).abs() < 1e-12);
         // Two-day windows: the worst is 100 → 50 (days 15-16: peak 100 on day 15), then 110 → 66
         // (days 12-13).
-        let w = worst_windows(&closes, 10, 17, 2, 2);
+        let w = worst_windows(&closes, 10, (0, 17), 2, 2);
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].0, w[0].1), (15, 16));
         assert!((w[0].2 - 0.5).abs() < 1e-12);
         assert_eq!((w[1].0, w[1].1), (12, 13));
+        // From day 14 on, only the fall to 50 is left.
+        let w = worst_windows(&closes, 10, (14, 17), 2, 3);
+        assert_eq!(w.iter().map(|x| x.0).collect::<Vec<_>>(), vec![15]);
     }
 
     #[test]
