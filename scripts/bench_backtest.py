@@ -11,7 +11,8 @@ the rules of docs/backtest.md: flows at the previous close, borrows and withdraw
 LTV, whole-vault liquidation at the close when LT x collateral value < debt. The state is a pandas
 DataFrame indexed by vault; each day is a handful of vectorised pandas operations.
 
-Prints one line per policy (liquidations, bad debt, account-steps) and
+Prints one line per policy (liquidations, bad debt, account-steps), the same as
+`result <policy> <liquidations> <bad debt> <account-steps>` for the caller to compare, and
 `account_steps_per_second <x>` for the replay alone (loading and grouping are not timed).
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 DUST = 1.0
-EMPTY = 1e-9
+EMPTY = 1e-6
 
 
 def day_of(ts: pd.Series) -> pd.Series:
@@ -113,6 +114,8 @@ def main() -> None:
     )
     for name, (liq, bad, seized, denied, steps) in results:
         print(f"       {name:<7} {liq} liquidations, bad debt {bad:.2f} DAI, {steps} account-steps")
+    for name, (liq, bad, seized, denied, steps) in results:
+        print(f"result {name} {liq} {bad!r} {steps}")
     print(f"account_steps_per_second {total_steps / seconds:.3f}")
 
 

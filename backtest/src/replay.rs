@@ -31,9 +31,10 @@ use crate::{
     history::{Book, Flow},
 };
 
-/// Amounts (ETH or DAI) at or below which a vault counts as empty (float dust left by sums of
-/// flows); such a vault is no account-step.
-pub const EMPTY: f64 = 1e-9;
+/// Amounts (ETH or DAI) at or below which a vault counts as empty: sums of decimal flows leave
+/// float dust (e.g. 1e-9 ETH after withdrawing "everything"), and a threshold far above it keeps
+/// the count independent of summation order. An empty vault is no account-step.
+pub const EMPTY: f64 = 1e-6;
 
 /// Collateral parameters as fractions: `ltv ≤ lt < 1`, `bonus ≥ 1` (1.05 = 5 %).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

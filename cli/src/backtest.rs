@@ -176,6 +176,29 @@ pub(crate) fn bench(root: &Path, python: Option<&Path>) -> eyre::Result<()> {
         .ok_or_else(|| {
             eyre::eyre!("{} printed no account_steps_per_second line", script.display())
         })?;
+    // The two replays must agree before their speeds are compared.
+    let theirs: Vec<(String, u32, f64, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("result ")?.split_whitespace();
+            Some((
+                w.next()?.to_string(),
+                w.next()?.parse().ok()?,
+                w.next()?.parse().ok()?,
+                w.next()?.parse().ok()?,
+            ))
+        })
+        .collect();
+    let agree = theirs.len() == summary.len()
+        && summary.iter().zip(&theirs).all(|((name, liq, bad, steps), (n, l, b, s))| {
+            name == n && liq == l && steps == s && (bad - b).abs() <= 1e-6 * bad.abs().max(1.0)
+        });
+    if !agree {
+        eyre::bail!(
+            "the Rust and pandas replays disagree (liquidations, bad debt or account-steps): not comparing speeds"
+        );
+    }
+    println!("agree  liquidations, bad debt (1e-6 relative) and account-steps of both policies");
     println!("ratio  rust / pandas: {:.1}×", rust_rate / py_rate);
     Ok(())
 }
