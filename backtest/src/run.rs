@@ -561,12 +561,29 @@ fn scenarios(cfg: &ValidConfig, book: &Book, last: i64) -> Vec<Scenario> {
     out
 }
 
-fn r6(x: f64) -> Value {
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_fixes_floats() {
+        let v = json!({ "b": [1, 2.5, 1.0 / 3.0], "a": { "z": null, "y": 63_690.865_543_136_664 }, "c": {} });
+        assert_eq!(
+            canonical_json(&v),
+            "{\n  \"a\": {\n    \"y\": 63690.8655431,\n    \"z\": null\n  },\n  \"b\": [\n    1,\n    2.5,\n    0.333333333333\n  ],\n  \"c\": {}\n}\n"
+        );
+        // Last-bit differences vanish.
+        let a = canonical_json(&json!({ "x": 0.1 + 0.2 }));
+        assert_eq!(a, canonical_json(&json!({ "x": 0.3 })));
+    }
+}
+
+fn num(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
 
 fn params_json(p: &Params) -> Value {
-    json!({ "ltv": r6(p.ltv), "lt": r6(p.lt), "bonus": r6(p.bonus) })
+    json!({ "ltv": num(p.ltv), "lt": num(p.lt), "bonus": num(p.bonus) })
 }
 
 impl Outcome {
@@ -634,33 +651,33 @@ impl Outcome {
                         "description": p.description,
                         "liquidations": t.liquidations,
                         "vaults_liquidated": t.vaults_liquidated,
-                        "liquidated_collateral_usd": r6(t.liquidated_usd),
-                        "bad_debt_dai": r6(t.bad_debt),
-                        "borrow_denied_dai": r6(t.borrow_denied),
-                        "mean_borrowing_power_usd": r6(t.mean_borrowing_power),
-                        "mean_debt_dai": r6(t.mean_debt),
-                        "historical_lar95_daily_usd": r6(t.lar95_daily),
-                        "historical_var95_daily_bad_debt_dai": r6(t.var95_daily_bad_debt),
-                        "max_daily_bad_debt_dai": r6(t.max_daily_bad_debt),
+                        "liquidated_collateral_usd": num(t.liquidated_usd),
+                        "bad_debt_dai": num(t.bad_debt),
+                        "borrow_denied_dai": num(t.borrow_denied),
+                        "mean_borrowing_power_usd": num(t.mean_borrowing_power),
+                        "mean_debt_dai": num(t.mean_debt),
+                        "historical_lar95_daily_usd": num(t.lar95_daily),
+                        "historical_var95_daily_bad_debt_dai": num(t.var95_daily_bad_debt),
+                        "max_daily_bad_debt_dai": num(t.max_daily_bad_debt),
                         "parameter_changes": t.parameter_changes,
                         "account_steps": t.account_steps,
                         "forward_24h": {
                             "measurements": p.forward.len(),
-                            "mean_var95_bad_debt_usd": r6(fwd_mean(|f| f.var95)),
-                            "max_var95_bad_debt_usd": r6(fwd_max(|f| f.var95)),
-                            "mean_es95_bad_debt_usd": r6(fwd_mean(|f| f.es95)),
-                            "max_es95_bad_debt_usd": r6(fwd_max(|f| f.es95)),
-                            "mean_lar95_usd": r6(fwd_mean(|f| f.lar95)),
-                            "max_lar95_usd": r6(fwd_max(|f| f.lar95)),
+                            "mean_var95_bad_debt_usd": num(fwd_mean(|f| f.var95)),
+                            "max_var95_bad_debt_usd": num(fwd_max(|f| f.var95)),
+                            "mean_es95_bad_debt_usd": num(fwd_mean(|f| f.es95)),
+                            "max_es95_bad_debt_usd": num(fwd_max(|f| f.es95)),
+                            "mean_lar95_usd": num(fwd_mean(|f| f.lar95)),
+                            "max_lar95_usd": num(fwd_max(|f| f.lar95)),
                         },
                         "parameter_path": path,
                         "final_params": p.run.last_params().map(|x| params_json(&x)),
                         "stress": self.scenarios.iter().zip(&p.stress).map(|(s, o)| json!({
                             "scenario": s.name,
                             "liquidations": o.liquidations,
-                            "liquidated_collateral_usd": r6(o.liquidated_usd),
-                            "bad_debt_dai": r6(o.bad_debt),
-                            "book_debt_dai": r6(o.debt),
+                            "liquidated_collateral_usd": num(o.liquidated_usd),
+                            "bad_debt_dai": num(o.bad_debt),
+                            "book_debt_dai": num(o.debt),
                         })).collect::<Vec<_>>(),
                     }),
                 )
@@ -680,14 +697,28 @@ impl Outcome {
             "aave_governance_steps": serde_json::to_value(&self.governance_steps).unwrap_or(Value::Null),
             "scenarios": self.scenarios.iter().map(|s| json!({
                 "name": s.name, "kind": s.kind, "window_from": ymd(s.from), "window_to": ymd(s.to),
-                "days": s.path.len(), "max_drop": r6(s.max_drop),
+                "days": s.path.len(), "max_drop": num(s.max_drop),
             })).collect::<Vec<_>>(),
         })
     }
 }
 
-/// JSON with object keys sorted at every level, two-space indented, non-finite numbers as null:
-/// one byte sequence per value.
+/// A float rounded to [`SIGNIFICANT_DIGITS`] significant digits, printed as the shortest decimal
+/// that reads back to that rounded value (`null` when not finite).
+fn fixed(x: f64) -> String {
+    if !x.is_finite() {
+        return "null".into();
+    }
+    let rounded: f64 = format!("{:.*e}", SIGNIFICANT_DIGITS - 1, x).parse().unwrap_or(x);
+    Value::from(rounded).to_string()
+}
+
+/// Significant digits of the floats in `metrics.json`: far below the noise of any metric, and far
+/// above the last-bit differences a different `libm` could make.
+pub const SIGNIFICANT_DIGITS: usize = 12;
+
+/// JSON with object keys sorted at every level, two-space indented, floats rounded to
+/// [`SIGNIFICANT_DIGITS`], non-finite numbers as null: one byte sequence per value.
 pub fn canonical_json(v: &Value) -> String {
     fn write(v: &Value, indent: usize, out: &mut String) {
         let pad = |n: usize| "  ".repeat(n);
@@ -724,6 +755,7 @@ pub fn canonical_json(v: &Value) -> String {
                 out.push_str(&pad(indent));
                 out.push(']');
             }
+            Value::Number(n) if n.is_f64() => out.push_str(&fixed(n.as_f64().unwrap_or(f64::NAN))),
             other => out.push_str(&other.to_string()),
         }
     }

@@ -110,6 +110,16 @@ fn bad_configuration_is_refused_by_key() {
         assert!(!r.status.success() && stderr.contains(needle), "{toml}: {stderr}");
         assert!(stderr.contains("bad.toml"), "the error names the file: {stderr}");
     }
-    let r = backtest(&["--out", out.to_str().unwrap(), "--horizon", "5"]);
-    assert!(String::from_utf8_lossy(&r.stderr).contains("model.horizon"));
+    for (flags, needle) in [
+        (&["--horizon", "5"][..], "model.horizon: 5"),
+        (&["--to", "2021-01-01"][..], "to: 2021-01-01 is before from 2021-04-01"),
+        (
+            &["--from", "2030-01-01", "--no-model"][..],
+            "from 2030-01-01 is after the last day of the data",
+        ),
+    ] {
+        let r = backtest(&[&["--out", out.to_str().unwrap()][..], flags].concat());
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success() && stderr.contains(needle), "{flags:?}: {stderr}");
+    }
 }
