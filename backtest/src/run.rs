@@ -561,23 +561,6 @@ fn scenarios(cfg: &ValidConfig, book: &Book, last: i64) -> Vec<Scenario> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_json_sorts_keys_and_fixes_floats() {
-        let v = json!({ "b": [1, 2.5, 1.0 / 3.0], "a": { "z": null, "y": 63_690.865_543_136_664 }, "c": {} });
-        assert_eq!(
-            canonical_json(&v),
-            "{\n  \"a\": {\n    \"y\": 63690.8655431,\n    \"z\": null\n  },\n  \"b\": [\n    1,\n    2.5,\n    0.333333333333\n  ],\n  \"c\": {}\n}\n"
-        );
-        // Last-bit differences vanish.
-        let a = canonical_json(&json!({ "x": 0.1 + 0.2 }));
-        assert_eq!(a, canonical_json(&json!({ "x": 0.3 })));
-    }
-}
-
 fn num(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
@@ -763,4 +746,21 @@ pub fn canonical_json(v: &Value) -> String {
     write(v, 0, &mut s);
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_fixes_floats() {
+        let v = json!({ "b": [1, 2.5, 1.0 / 3.0], "a": { "z": null, "y": 63_690.865_543_136_664 }, "c": {} });
+        assert_eq!(
+            canonical_json(&v),
+            "{\n  \"a\": {\n    \"y\": 63690.8655431,\n    \"z\": null\n  },\n  \"b\": [\n    1,\n    2.5,\n    0.333333333333\n  ],\n  \"c\": {}\n}\n"
+        );
+        // Last-bit differences vanish.
+        let a = canonical_json(&json!({ "x": 0.1 + 0.2 }));
+        assert_eq!(a, canonical_json(&json!({ "x": 0.3 })));
+    }
 }
