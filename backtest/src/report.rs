@@ -566,6 +566,43 @@ pub fn html(o: &Outcome) -> Result<String> {
         }
         .svg(),
     );
+    let targets: Vec<(String, Vec<(f64, f64)>)> = o
+        .policies
+        .iter()
+        .filter(|p| !p.steward.is_empty())
+        .flat_map(|p| {
+            [
+                (
+                    format!("{} target", p.key),
+                    p.steward
+                        .iter()
+                        .map(|s| (s.day as f64, f64::from(s.target.1) / 100.0))
+                        .collect(),
+                ),
+                (
+                    format!("{} applied", p.key),
+                    p.steward
+                        .iter()
+                        .map(|s| (s.day as f64, f64::from(s.applied.1) / 100.0))
+                        .collect(),
+                ),
+            ]
+        })
+        .collect();
+    if !targets.is_empty() {
+        h.push_str(
+            &Lines {
+                title: "Steward: recommended LT (target) against the LT the 50 bps bound let through (%)",
+                y_label: "LT %",
+                series: targets,
+                dates: true,
+                steps: true,
+                fixed_y: None,
+                zero: false,
+            }
+            .svg(),
+        );
+    }
     h.push_str(
         &Lines {
             title: "Parameter path: LTV (%)",

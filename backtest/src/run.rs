@@ -655,6 +655,19 @@ impl Outcome {
                         },
                         "parameter_path": path,
                         "final_params": p.run.last_params().map(|x| params_json(&x)),
+                        "steward_reviews": (!p.steward.is_empty()).then(|| {
+                            let gap = |f: fn(&StewardStep) -> (u16, u16)| {
+                                p.steward.iter().map(|s| { let (a, b) = f(s); f64::from(a.abs_diff(b)) }).sum::<f64>()
+                                    / p.steward.len() as f64
+                            };
+                            json!({
+                                "reviews": p.steward.len(),
+                                "mean_gap_lt_bps": num(gap(|s| (s.target.1, s.applied.1))),
+                                "mean_gap_ltv_bps": num(gap(|s| (s.target.0, s.applied.0))),
+                                "mean_gap_bonus_bps": num(gap(|s| (s.target.2, s.applied.2))),
+                                "last_target": { "ltv_bps": p.steward.last().map(|s| s.target.0), "lt_bps": p.steward.last().map(|s| s.target.1), "bonus_bps": p.steward.last().map(|s| s.target.2) },
+                            })
+                        }),
                         "stress": self.scenarios.iter().zip(&p.stress).map(|(s, o)| json!({
                             "scenario": s.name,
                             "liquidations": o.liquidations,
