@@ -74,6 +74,11 @@ pub struct ModelConfig {
     pub test_days: i32,
     /// Days of validation (calibration, early stopping) before each test fold.
     pub validation_days: i32,
+    /// Evaluate the models on this canonical account table (Parquet, see [`crate::table`])
+    /// instead of the ETH-B history; relative to the project root. Empty: ETH-B.
+    pub accounts: String,
+    /// The canonical event table that goes with `accounts`.
+    pub events: String,
     /// Decision days the no-look-ahead guard cuts the data at (spread over the folds' starts; the
     /// guard adds the days before the three busiest liquidation days); 0 turns the guard off.
     pub lookahead_checkpoints: usize,
@@ -88,6 +93,8 @@ impl Default for ModelConfig {
             test_days: 91,
             validation_days: 90,
             lookahead_checkpoints: 3,
+            accounts: String::new(),
+            events: String::new(),
         }
     }
 }
@@ -272,6 +279,12 @@ impl BacktestConfig {
             return bad(
                 "model.features",
                 "must include log_collateral_ratio (the baseline ranks by it)".into(),
+            );
+        }
+        if m.accounts.is_empty() != m.events.is_empty() {
+            return bad(
+                "model.accounts",
+                "set both model.accounts and model.events, or neither".into(),
             );
         }
         if m.test_days < 1 || m.validation_days < 1 {

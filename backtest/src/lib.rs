@@ -6,7 +6,8 @@
 //! - [`lookahead`]: the guard that recomputes features from data cut at decision days;
 //! - [`replay`]: policies, the daily replay and its accounting; [`steward`]: zkrisk's
 //!   recommendation under Risk Steward bounds; [`stress`]: historical and shocked price paths;
-//! - [`run`]: the whole backtest, [`report`]: the HTML report; [`config`]: `backtest.toml`.
+//! - [`run`]: the whole backtest, [`report`]: the HTML report; [`config`]: `backtest.toml`;
+//!   [`table`]: model evaluation on any history in the canonical schema (Parquet).
 //!
 //! Rows carry the day they describe (days since 1970-01-01). A model is trained on rows whose
 //! label window closes before the cut-off and scored on rows at or after it, so neither features
@@ -31,6 +32,7 @@ pub mod report;
 pub mod run;
 pub mod steward;
 pub mod stress;
+pub mod table;
 pub mod walk_forward;
 
 pub use holdout::{Holdout, HoldoutReport, Metrics, TimeSplit, TimeSplitIdx};

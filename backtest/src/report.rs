@@ -348,7 +348,8 @@ pub fn html(o: &Outcome) -> Result<String> {
         });
         let _ = writeln!(
             h,
-            "<p class=\"note\">{} account-days, features {}. Each fold trains on rows whose label window closes before its validation window, calibrates on that window, and tests on the next {} days. No-look-ahead guard: {guard}.</p>",
+            "<p class=\"note\">Source: {}. {} account-days, features {}. Each fold trains on rows whose label window closes before its validation window, calibrates on that window, and tests on the next {} days. No-look-ahead guard: {guard}.</p>",
+            esc(&m.source),
             m.rows,
             m.features.join(", "),
             o.config.model.test_days
@@ -716,6 +717,9 @@ pub fn summary(o: &Outcome) -> String {
             "  model (liquidation within {} d, pooled hold-out, {} rows, {} positive)",
             m.horizon, m.report.pooled_rows, m.report.pooled_positives
         );
+        if m.source != "data/maker-eth-b" {
+            let _ = writeln!(s, "    features from {}", m.source);
+        }
         for (name, v) in SERIES.iter().zip(&m.report.pooled) {
             let _ = writeln!(
                 s,

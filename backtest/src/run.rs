@@ -33,6 +33,8 @@ pub const RULE_BITS: u8 = 11;
 /// The model evaluation's results.
 #[derive(Debug, Clone)]
 pub struct ModelOutcome {
+    /// Where the features came from.
+    pub source: String,
     /// Label horizon, days.
     pub horizon: i32,
     /// Feature columns.
@@ -117,7 +119,9 @@ fn validation(recorded: &[(i64, usize)], replayed: &[(i64, usize)]) -> Validatio
     }
 }
 
-/// Runs the backtest on `history`; `progress` receives one line per stage.
+/// Runs the backtest on `history`; with `table`, the models are evaluated on that source instead
+/// (and the score-rule policy, which needs scores of the replayed vaults, is left out);
+/// `progress` receives one line per stage.
 ///
 /// # Errors
 /// Data, model and policy errors; [`Error::LookAhead`] when a feature reads the future.
@@ -125,6 +129,7 @@ pub fn run(
     cfg: &ValidConfig,
     history: &MakerHistory,
     governance: &[Change],
+    table: Option<&dyn FeatureSource>,
     progress: &mut dyn FnMut(String),
 ) -> Result<Outcome> {
     let book = history.book()?;
@@ -138,17 +143,24 @@ pub fn run(
             ymd(last)
         )));
     }
-    let model = if cfg.model.enabled {
-        let source = MakerFeatures {
-            history,
-            names: cfg.model.features.clone(),
-            horizon: cfg.model.horizon,
-        };
-        Some(evaluate(cfg, &source, from, last, progress)?)
-    } else {
-        None
+    let model = match (cfg.model.enabled, table) {
+        (false, _) => None,
+        (true, Some(t)) => {
+            let mut m = evaluate(cfg, t, from, last, progress)?;
+            m.source = format!("{} + {}", cfg.model.accounts, cfg.model.events);
+            Some(m)
+        }
+        (true, None) => {
+            let source = MakerFeatures {
+                history,
+                names: cfg.model.features.clone(),
+                horizon: cfg.model.horizon,
+            };
+            Some(evaluate(cfg, &source, from, last, progress)?)
+        }
     };
-    let scores = model.as_ref().map(|m| &m.scores_by_day);
+    // The score rule scores the replayed vaults: only with the ETH-B features.
+    let scores = model.as_ref().filter(|_| table.is_none()).map(|m| &m.scores_by_day);
     let (policies, scenarios) =
         policies(cfg, &Sources { history, governance, scores, book: &book }, from, last, progress)?;
     let recorded: Vec<_> =
@@ -269,6 +281,7 @@ pub fn evaluate(
         offset += test.len();
     }
     Ok(ModelOutcome {
+        source: "data/maker-eth-b".into(),
         scores_by_day,
         horizon: m.horizon,
         features: full.names.clone(),
@@ -583,6 +596,7 @@ impl Outcome {
             let pooled: serde_json::Map<String, Value> =
                 SERIES.iter().zip(&m.report.pooled).map(|(s, v)| ((*s).to_string(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
             json!({
+                "source": m.source,
                 "horizon_days": m.horizon,
                 "features": m.features,
                 "account_days": m.rows,

@@ -13,6 +13,7 @@ use zkrisk_backtest::{
     replay::{Params, Position, ReplayConfig, Scheduled, replay},
     report,
     run::{self, canonical_json},
+    table::TableFeatures,
 };
 
 /// Arguments of `zkrisk backtest`.
@@ -101,7 +102,30 @@ pub(crate) fn backtest(root: &Path, a: BacktestArgs) -> eyre::Result<()> {
         ));
         Vec::new()
     };
-    let outcome = run::run(&cfg, &history, &governance, &mut progress)?;
+    let m = &cfg.model;
+    let table = if m.accounts.is_empty() {
+        None
+    } else {
+        let path =
+            |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+        let t = TableFeatures::load(
+            &path(&m.accounts),
+            &path(&m.events),
+            &data,
+            m.features.clone(),
+            m.horizon,
+        )
+        .wrap_err("model.accounts / model.events")?;
+        progress(format!("model evaluation on {} and {}", m.accounts, m.events));
+        Some(t)
+    };
+    let outcome = run::run(
+        &cfg,
+        &history,
+        &governance,
+        table.as_ref().map(|t| t as &dyn zkrisk_backtest::history::FeatureSource),
+        &mut progress,
+    )?;
     let metrics = canonical_json(&outcome.metrics());
     let path = a.out.join("metrics.json");
     std::fs::write(&path, metrics.as_bytes())

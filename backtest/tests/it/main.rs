@@ -1,6 +1,7 @@
 //! Integration tests of the backtester on the data shipped in `data/`.
 
 mod lookahead;
+mod table;
 
 use std::path::PathBuf;
 
