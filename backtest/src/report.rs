@@ -482,8 +482,8 @@ pub fn html(o: &Outcome) -> Result<String> {
     }
     let names: Vec<String> = o.policies.iter().map(|p| p.key.to_string()).collect();
     h.push_str(&bars(
-        "Liquidations and bad debt per policy",
-        "count / DAI",
+        "Liquidations per policy",
+        "count",
         &["liquidations".to_string(), "vaults liquidated".to_string()],
         &o.policies
             .iter()
