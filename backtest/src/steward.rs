@@ -142,7 +142,31 @@ fn bps(p: (u16, u16, u16)) -> Params {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever the target, a move stays within the bound on every parameter, keeps
+        /// LTV ≤ LT, and passes Aave's checks (or is refused).
+        #[test]
+        fn a_bounded_move_never_exceeds_the_bound(
+            ltv in 0u16..9_000, gap in 0u16..1_000, bonus in 10_001u16..11_000,
+            t_ltv in 0u16..9_500, t_lt in 1u16..9_900, t_bonus in 10_001u16..12_000,
+            step in 1u16..200,
+        ) {
+            let lt = (ltv + gap).min(9_000);
+            let ltv = ltv.min(lt);
+            prop_assume!(u32::from(lt) * u32::from(bonus) <= 100_000_000);
+            if let Some((a, b, c)) = bounded_move((ltv, lt, bonus), (t_ltv, t_lt, t_bonus), step) {
+                // LTV may follow LT down, never by more than LT moved (LTV ≤ LT before).
+                prop_assert!(a.abs_diff(ltv) <= step && b.abs_diff(lt) <= step);
+                prop_assert!(c.abs_diff(bonus) <= step);
+                prop_assert!(a <= b);
+                prop_assert!(u32::from(b) * u32::from(c) <= 100_000_000);
+            }
+        }
+    }
 
     #[test]
     fn moves_are_bounded() {

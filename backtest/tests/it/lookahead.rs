@@ -68,3 +68,46 @@ fn a_planted_future_feature_is_refused_and_would_otherwise_fake_skill() {
     let f = leak.features(Some(19_100)).unwrap();
     assert_eq!(f.names.last().map(String::as_str), Some("leak"));
 }
+
+/// A subtler leak: each row carries the same vault's feature value of the *next* day (what a
+/// centred window or a `shift(-1)` does). Nothing about it names a label, and the guard still
+/// refuses it, because the value of a row dated `t` changes when the day after `t` is cut away.
+struct NextDay<'a>(&'a dyn FeatureSource);
+
+impl FeatureSource for NextDay<'_> {
+    fn features(
+        &self,
+        until: Option<i32>,
+    ) -> zkrisk_backtest::Result<zkrisk_backtest::history::Features> {
+        let mut f = self.0.features(until)?;
+        let next: std::collections::HashMap<(&str, i32), f64> = (0..f.rows())
+            .map(|i| ((f.accounts[i].as_str(), f.dates[i] - 1), f.row(i)[0]))
+            .collect();
+        let shifted: Vec<f64> = (0..f.rows())
+            .map(|i| next.get(&(f.accounts[i].as_str(), f.dates[i])).copied().unwrap_or(0.0))
+            .collect();
+        let cols = f.names.len();
+        for (i, v) in shifted.into_iter().enumerate() {
+            f.values[i * cols] = v;
+        }
+        f.names[0] = "log_collateral_ratio_tomorrow".into();
+        Ok(f)
+    }
+}
+
+#[test]
+fn a_feature_shifted_one_day_into_the_future_is_refused() {
+    let history = MakerHistory::load(&root().join("data")).unwrap();
+    let honest =
+        MakerFeatures { history: &history, names: vec!["log_collateral_ratio".into()], horizon: 7 };
+    let leak = NextDay(&honest);
+    let full = leak.features(None).unwrap();
+    let day = i32::try_from(zkrisk_pipeline::prices::day_from_ymd("2022-06-12").unwrap()).unwrap();
+    match zkrisk_backtest::lookahead::check(&leak, &full, &[day]).err() {
+        Some(Error::LookAhead { feature, day: row_day, checkpoint, .. }) => {
+            assert_eq!(feature, "log_collateral_ratio_tomorrow");
+            assert_eq!((row_day, checkpoint), (day, day));
+        }
+        other => panic!("expected a look-ahead refusal, got {:?}", other.map(|e| e.to_string())),
+    }
+}
