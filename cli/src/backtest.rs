@@ -178,7 +178,11 @@ pub(crate) fn bench(root: &Path, python: Option<&Path>) -> eyre::Result<()> {
         println!("       {name:<7} {liq} liquidations, bad debt {bad:.2} DAI, {s} account-steps");
     }
     let script = root.join("scripts").join("bench_backtest.py");
-    let py = python.map_or_else(|| PathBuf::from("python3"), Path::to_path_buf);
+    // Default: the virtualenv docs/backtest.md sets up, else the python3 on PATH.
+    let venv = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/zkrisk/bench-venv/bin/python"))
+        .filter(|p| p.is_file());
+    let py = python.map(Path::to_path_buf).or(venv).unwrap_or_else(|| PathBuf::from("python3"));
     let out = std::process::Command::new(&py)
         .arg(&script)
         .arg(root.join("data"))

@@ -43,7 +43,8 @@ enum BenchWhat {
     Train,
     /// Account-steps per second of the policy replay, beside the same replay in pandas.
     Backtest {
-        /// Python interpreter with pandas.
+        /// Python interpreter with pandas [default: ~/.cache/zkrisk/bench-venv/bin/python if it
+        /// exists, else python3].
         #[arg(long)]
         python: Option<PathBuf>,
     },
