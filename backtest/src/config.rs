@@ -125,6 +125,9 @@ pub struct PolicyConfig {
     pub target_pct: f64,
     /// Share of the close lost when seized collateral is sold (0 ≤ x < 1).
     pub auction_discount: f64,
+    /// The price liquidations are checked and executed at: `close`, or `low` (the lower of the
+    /// close and the day's low of the WETH candles in `prices/daily-ohlcv/`, where they exist).
+    pub liquidation_price: String,
 }
 
 impl Default for PolicyConfig {
@@ -140,6 +143,7 @@ impl Default for PolicyConfig {
             measure: "evar99".into(),
             target_pct: 1.0,
             auction_discount: 0.0,
+            liquidation_price: "close".into(),
         }
     }
 }
@@ -232,6 +236,8 @@ pub struct ValidConfig {
     pub windows: Vec<(String, i64, i64)>,
     /// First day of the worst-window search.
     pub worst_since: i64,
+    /// Liquidations at the day's low.
+    pub intraday_low: bool,
 }
 
 fn date(key: &str, s: &str) -> Result<i64> {
@@ -326,6 +332,16 @@ impl BacktestConfig {
         if !(p.target_pct.is_finite() && p.target_pct >= 0.0) {
             return bad("policy.target_pct", format!("{} is not ≥ 0", p.target_pct));
         }
+        let intraday_low = match p.liquidation_price.as_str() {
+            "close" => false,
+            "low" => true,
+            other => {
+                return bad(
+                    "policy.liquidation_price",
+                    format!("`{other}`: expected close or low"),
+                );
+            }
+        };
         if !(0.0..1.0).contains(&p.auction_discount) {
             return bad("policy.auction_discount", format!("{} not in [0, 1)", p.auction_discount));
         }
@@ -362,6 +378,7 @@ impl BacktestConfig {
             measure,
             windows,
             worst_since,
+            intraday_low,
         })
     }
 }

@@ -44,7 +44,13 @@ pub struct MakerHistory {
     pub ratio_changes: Vec<(i64, f64)>,
     /// First and last day with an event.
     pub event_days: (i64, i64),
+    /// WETH daily candles (`prices/daily-ohlcv/15.WETH-USD.csv`), for liquidations at the day's
+    /// low; `None` when the file is absent.
+    pub candles: Option<prices::DailyOhlcv>,
 }
+
+/// The WETH candles under a data directory.
+pub const WETH_CANDLES: &str = "prices/daily-ohlcv/15.WETH-USD.csv";
 
 fn datetime_ms(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
     let c = df.column(name).map_err(|e| polars_err(name, e))?;
@@ -78,7 +84,12 @@ impl MakerHistory {
         let price_file = data_dir.join("prices").join("eth_usd_daily_coingecko.csv");
         let prices =
             prices::load_daily_usd(&price_file)?.collect().map_err(|e| polars_err("prices", e))?;
-        Self::new(events, prices, ratio)
+        let mut history = Self::new(events, prices, ratio)?;
+        let candles = data_dir.join(WETH_CANDLES);
+        if candles.is_file() {
+            history.candles = Some(prices::load_daily_ohlcv(&candles)?);
+        }
+        Ok(history)
     }
 
     /// A history from the canonical tables ([`maker::load_events`],
@@ -106,6 +117,7 @@ impl MakerHistory {
             ratio,
             ratio_changes,
             event_days: (first, last),
+            candles: None,
         })
     }
 
@@ -199,14 +211,21 @@ impl MakerHistory {
             return Err(Error::Data("the price table is empty".into()));
         };
         let price_first_day = first - 1;
-        let closes = (price_first_day..last - 1 + 1)
+        let closes: Vec<f64> = (price_first_day..last - 1 + 1)
             .map(|d| snaps.range(..=d + 1).next_back().map_or(f64::NAN, |(_, p)| *p))
             .collect();
+        let lows = match &self.candles {
+            Some(c) => (price_first_day..price_first_day + closes.len() as i64)
+                .map(|d| c.candle(d).map_or(f64::NAN, |(_, _, low, _)| low))
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(Book {
             vaults: names.iter().map(|s| (*s).to_string()).collect(),
             flows: flows.into_values().collect(),
             price_first_day,
             closes,
+            lows,
             real_liquidations: real,
         })
     }
@@ -260,6 +279,8 @@ pub struct Book {
     pub price_first_day: i64,
     /// End-of-day ETH/USD of every day from `price_first_day` (filled forward).
     pub closes: Vec<f64>,
+    /// The day's low (WETH candle) aligned with `closes`, NaN where no candle; may be empty.
+    pub lows: Vec<f64>,
     /// The liquidations the chain recorded (reference only; the replay ignores them).
     pub real_liquidations: Vec<RealLiquidation>,
 }
@@ -268,6 +289,19 @@ impl Book {
     /// The close of `day`, if the prices cover it.
     pub fn close(&self, day: i64) -> Option<f64> {
         usize::try_from(day - self.price_first_day).ok().and_then(|i| self.closes.get(i).copied())
+    }
+
+    /// The price a liquidation check of `day` uses: the close, or with `intraday` the lower of
+    /// the close and the day's low where a candle exists.
+    pub fn liquidation_price(&self, day: i64, intraday: bool) -> Option<f64> {
+        let close = self.close(day)?;
+        if !intraday {
+            return Some(close);
+        }
+        let low = usize::try_from(day - self.price_first_day)
+            .ok()
+            .and_then(|i| self.lows.get(i).copied());
+        Some(low.filter(|l| l.is_finite() && *l > 0.0).map_or(close, |l| l.min(close)))
     }
 
     /// The closes of every day before `day` (what is known at its start).

@@ -141,11 +141,14 @@ pub struct ReplayConfig {
     pub auction_discount: f64,
     /// Debt (DAI) at or below which a vault is not liquidated.
     pub dust: f64,
+    /// Check and execute liquidations at the lower of the close and the day's low (WETH candle)
+    /// instead of the close.
+    pub intraday_low: bool,
 }
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        Self { auction_discount: 0.0, dust: 1.0 }
+        Self { auction_discount: 0.0, dust: 1.0, intraday_low: false }
     }
 }
 
@@ -271,6 +274,8 @@ pub fn replay(
     for day in from..=to {
         let p0 = book.close(day - 1).ok_or_else(|| missing(day - 1))?;
         let p = book.close(day).ok_or_else(|| missing(day))?;
+        // The price liquidations meet: the close, or the day's low.
+        let q = book.liquidation_price(day, cfg.intraday_low).unwrap_or(p);
         let view = DecisionView { day, closes: book.closes_before(day), positions: &pos, current };
         let params = policy.decide(&view)?;
         params.check(policy.name())?;
@@ -301,10 +306,10 @@ pub fn replay(
                 continue;
             }
             steps += 1;
-            if s.debt > cfg.dust && params.lt * s.collateral * p < s.debt {
-                let l = liquidate(s.collateral, s.debt, p, params.bonus, cfg.auction_discount);
+            if s.debt > cfg.dust && params.lt * s.collateral * q < s.debt {
+                let l = liquidate(s.collateral, s.debt, q, params.bonus, cfg.auction_discount);
                 r.liquidations += 1;
-                r.liquidated_usd += l.seized * p;
+                r.liquidated_usd += l.seized * q;
                 r.bad_debt += l.bad_debt;
                 liquidated_vaults[v] += 1;
                 events.push((day, v));
@@ -506,6 +511,7 @@ mod tests {
             ],
             price_first_day: 0,
             closes: vec![1_000.0, 1_000.0, 850.0, 600.0],
+            lows: vec![],
             real_liquidations: vec![],
         }
     }
@@ -544,6 +550,27 @@ mod tests {
         assert!((d[1].2 - (10_000.0 / 1.1 - 8_500.0)).abs() < 1e-6, "{d:?}");
         assert_eq!(d[2], (1, 6_000.0, 0.0));
         assert_eq!(r.positions[2], Position { collateral: 1.0, debt: 500.0 });
+    }
+
+    #[test]
+    fn liquidations_at_the_days_low() {
+        // Ratio 150 %, a low of 600 on day 2 (close 850): all three fall that day, at 600. A:
+        // 6 000 of collateral for 6 000 of debt, all seized, no bad debt; B: 6 000 for 6 666.67,
+        // bad debt 666.67; C: 600 for 500, 565 seized.
+        let mut b = book();
+        b.lows = vec![f64::NAN, f64::NAN, 600.0, f64::NAN];
+        let p = Params::maker(1.5, 1.13);
+        let mut policy = Scheduled { name: "s".into(), steps: vec![(0, p)] };
+        let cfg = ReplayConfig { intraday_low: true, ..ReplayConfig::default() };
+        let r = replay(&b, &[], 1, 3, p, &mut policy, &cfg, |_, _| {}).unwrap();
+        let d = &r.days[1];
+        assert_eq!(d.liquidations, 3);
+        assert!((d.bad_debt - (20_000.0 / 3.0 - 6_000.0)).abs() < 1e-6, "{d:?}");
+        assert!((d.liquidated_usd - (6_000.0 + 6_000.0 + 565.0)).abs() < 1e-6, "{d:?}");
+        // The close is still what the book is valued at.
+        assert_eq!(d.price, 850.0);
+        assert_eq!(b.liquidation_price(2, false), Some(850.0));
+        assert_eq!(b.liquidation_price(3, true), Some(600.0)); // no candle: the close
     }
 
     #[test]

@@ -327,7 +327,17 @@ fn policies(
 ) -> Result<Policies> {
     let Sources { history, governance, scores, book } = *src;
     let p = &cfg.raw.policy;
-    let rc = ReplayConfig { auction_discount: p.auction_discount, ..ReplayConfig::default() };
+    let rc = ReplayConfig {
+        auction_discount: p.auction_discount,
+        intraday_low: cfg.intraday_low,
+        ..ReplayConfig::default()
+    };
+    if cfg.intraday_low && book.lows.iter().all(|l| !l.is_finite()) {
+        return Err(Error::Config(format!(
+            "policy.liquidation_price = \"low\" needs the WETH candles ({} in the data directory)",
+            crate::history::WETH_CANDLES
+        )));
+    }
     let mut actual = actual_policy(history);
     let ratio0 = history.ratio_at(from - 1).ok_or_else(|| {
         Error::Data(format!("no liquidation ratio in force on {}", ymd(from - 1)))
