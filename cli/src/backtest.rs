@@ -40,6 +40,10 @@ pub(crate) struct BacktestArgs {
     /// Skip the walk-forward model evaluation.
     #[arg(long)]
     no_model: bool,
+    /// Print a summary (period, pooled model metrics, per-policy totals) as one JSON object on
+    /// the last line of stdout instead of the text summary.
+    #[arg(long)]
+    json: bool,
 }
 
 fn config(root: &Path, a: &BacktestArgs) -> eyre::Result<(ValidConfig, PathBuf)> {
@@ -135,7 +139,43 @@ pub(crate) fn backtest(root: &Path, a: BacktestArgs) -> eyre::Result<()> {
     std::fs::write(&path, html.as_bytes())
         .wrap_err_with(|| format!("writing {}", path.display()))?;
     progress(format!("wrote {} and {}", a.out.join("metrics.json").display(), path.display()));
-    println!("{}", report::summary(&outcome));
+    if a.json {
+        let m = outcome.metrics();
+        let keep = |v: &serde_json::Value, keys: &[&str]| -> serde_json::Value {
+            keys.iter()
+                .map(|k| ((*k).to_string(), v[*k].clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let policies: serde_json::Map<String, serde_json::Value> = m["policies"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let keys = [
+                            "liquidations",
+                            "vaults_liquidated",
+                            "bad_debt_dai",
+                            "liquidated_collateral_usd",
+                            "mean_borrowing_power_usd",
+                            "parameter_changes",
+                            "account_steps",
+                        ];
+                        (k.clone(), keep(v, &keys))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let line = serde_json::json!({
+            "period": m["period"],
+            "model": m["model"].get("pooled").cloned(),
+            "policies": policies,
+            "recorded_liquidations": m["recorded_liquidations"],
+        });
+        println!("{line}");
+    } else {
+        println!("{}", report::summary(&outcome));
+    }
     Ok(())
 }
 

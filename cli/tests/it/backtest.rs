@@ -43,7 +43,11 @@ fn same_inputs_give_identical_metrics_and_a_report_with_plots() {
     let mut metrics = Vec::new();
     for run in ["a", "b"] {
         let out = dir.path().join(run);
-        let r = backtest(&["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let mut args = vec!["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        if run == "b" {
+            args.push("--json");
+        }
+        let r = backtest(&args);
         let stderr = String::from_utf8_lossy(&r.stderr);
         assert!(r.status.success(), "backtest failed:\n{stderr}");
         // Progress while it runs.
@@ -51,6 +55,12 @@ fn same_inputs_give_identical_metrics_and_a_report_with_plots() {
             stderr.contains("walk-forward") && stderr.contains("replay: policy zkrisk_steward"),
             "{stderr}"
         );
+        if run == "b" {
+            let stdout = String::from_utf8_lossy(&r.stdout);
+            let line: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert!(line["policies"]["zkrisk_steward"]["liquidations"].is_number(), "{line}");
+            assert!(line["model"]["logistic"]["auroc"].is_number(), "{line}");
+        }
         metrics.push(std::fs::read(out.join("metrics.json")).unwrap());
         let html = std::fs::read_to_string(out.join("report.html")).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 10);
