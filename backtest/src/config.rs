@@ -195,6 +195,9 @@ pub struct StressConfig {
     pub shock: f64,
     /// Seeded reorderings of each window's daily returns.
     pub variants: usize,
+    /// Besides the last day's book, stress the book of every `every_days` from the first day
+    /// (0: the last day's only).
+    pub every_days: i64,
 }
 
 impl Default for StressConfig {
@@ -215,6 +218,7 @@ impl Default for StressConfig {
             worst_since: "2017-01-01".into(),
             shock: 1.5,
             variants: 8,
+            every_days: 91,
         }
     }
 }
@@ -352,6 +356,9 @@ impl BacktestConfig {
         let s = &self.stress;
         if !(s.shock.is_finite() && s.shock >= 1.0) {
             return bad("stress.shock", format!("{} is below 1", s.shock));
+        }
+        if s.every_days < 0 {
+            return bad("stress.every_days", format!("{} < 0", s.every_days));
         }
         if s.window_days < 2 {
             return bad("stress.window_days", format!("{} < 2", s.window_days));

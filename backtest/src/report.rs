@@ -703,6 +703,64 @@ pub fn html(o: &Outcome) -> Result<String> {
         o.policies.iter().map(|p| format!("{}: liq. / bad debt", p.key)).collect();
     head.extend(labels.iter().map(String::as_str));
     h.push_str(&table(&head, &rows));
+    // The same scenarios on the books of earlier valuation days.
+    let books = o.policies.first().map_or(0, |p| p.stress_dates.len());
+    if books > 1 {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">The same scenarios on each policy's book of {books} valuation days (every {} days from {}, and the last): mean and worst bad debt (DAI) over those books.</p>",
+            o.config.raw.stress.every_days,
+            ymd(o.days.0)
+        );
+        let mut rows = Vec::new();
+        for &i in &main {
+            let mut r = vec![o.scenarios[i].name.clone()];
+            for p in &o.policies {
+                let v: Vec<(i64, f64)> =
+                    p.stress_dates.iter().map(|(d, x)| (*d, x[i].bad_debt)).collect();
+                let mean = v.iter().map(|x| x.1).sum::<f64>() / v.len() as f64;
+                let (wd, w) =
+                    v.iter().copied().fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+                r.push(format!("{mean:.0} / {w:.0} ({})", ymd(wd)));
+            }
+            rows.push(r);
+        }
+        let mut head = vec!["scenario"];
+        let labels: Vec<String> =
+            o.policies.iter().map(|p| format!("{}: mean / worst", p.key)).collect();
+        head.extend(labels.iter().map(String::as_str));
+        h.push_str(&table(&head, &rows));
+        if let Some(first) = main.first() {
+            let title = format!(
+                "Stress over time: bad debt of each policy's book under {} (DAI)",
+                o.scenarios[*first].name
+            );
+            h.push_str(
+                &Lines {
+                    title: &title,
+                    y_label: "DAI",
+                    series: o
+                        .policies
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.key.to_string(),
+                                p.stress_dates
+                                    .iter()
+                                    .map(|(d, x)| (*d as f64, x[*first].bad_debt))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                    dates: true,
+                    steps: false,
+                    fixed_y: None,
+                    zero: true,
+                }
+                .svg(),
+            );
+        }
+    }
     h.push_str("</body></html>\n");
     Ok(h)
 }

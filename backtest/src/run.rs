@@ -67,8 +67,12 @@ pub struct PolicyOutcome {
     pub forward: Vec<ForwardRisk>,
     /// The steward's reviews (zkrisk policy only).
     pub steward: Vec<StewardStep>,
-    /// Stress outcome per scenario, in [`Outcome::scenarios`] order.
+    /// Stress outcome per scenario, in [`Outcome::scenarios`] order, on the book of the last
+    /// day.
     pub stress: Vec<StressOutcome>,
+    /// The same on the book of every `stress.every_days` from the first day (the last day
+    /// included): `(valuation day, outcomes)`.
+    pub stress_dates: Vec<(i64, Vec<StressOutcome>)>,
 }
 
 /// Everything a backtest produced.
@@ -488,8 +492,13 @@ impl Ctx<'_> {
         let mut forward = Vec::new();
         let mut err = None;
         let mut n = 0i64;
+        let every = cfg.raw.stress.every_days;
+        let mut books: Vec<(i64, Vec<Position>, Params, f64)> = Vec::new();
         let recorder = |rec: &crate::replay::DayRecord, pos: &[Position]| {
             n += 1;
+            if every > 0 && (n - 1) % every == 0 && rec.day != self.last {
+                books.push((rec.day, pos.to_vec(), rec.params, rec.price));
+            }
             if (n - 1) % r.every_days != 0 || err.is_some() {
                 return;
             }
@@ -519,21 +528,28 @@ impl Ctx<'_> {
         ));
         let params = run.last_params().unwrap_or(initial);
         let p0 = book.close(self.last).unwrap_or(f64::NAN);
-        let stress = self
-            .scenarios
-            .iter()
-            .map(|s| {
-                stress::apply(
-                    &run.positions,
-                    p0,
-                    &s.path,
-                    &params,
-                    self.rc.auction_discount,
-                    self.rc.dust,
-                )
-            })
-            .collect();
-        Ok(PolicyOutcome { key, description, totals: t, forward, steward: Vec::new(), stress, run })
+        let apply = |pos: &[Position], p0: f64, params: &Params| -> Vec<StressOutcome> {
+            self.scenarios
+                .iter()
+                .map(|s| {
+                    stress::apply(pos, p0, &s.path, params, self.rc.auction_discount, self.rc.dust)
+                })
+                .collect()
+        };
+        let stress = apply(&run.positions, p0, &params);
+        let mut stress_dates: Vec<(i64, Vec<StressOutcome>)> =
+            books.iter().map(|(day, pos, params, p0)| (*day, apply(pos, *p0, params))).collect();
+        stress_dates.push((self.last, stress.clone()));
+        Ok(PolicyOutcome {
+            key,
+            description,
+            totals: t,
+            forward,
+            steward: Vec::new(),
+            stress,
+            stress_dates,
+            run,
+        })
     }
 }
 
@@ -692,13 +708,24 @@ impl Outcome {
                                 "last_target": { "ltv_bps": p.steward.last().map(|s| s.target.0), "lt_bps": p.steward.last().map(|s| s.target.1), "bonus_bps": p.steward.last().map(|s| s.target.2) },
                             })
                         }),
-                        "stress": self.scenarios.iter().zip(&p.stress).map(|(s, o)| json!({
-                            "scenario": s.name,
-                            "liquidations": o.liquidations,
-                            "liquidated_collateral_usd": num(o.liquidated_usd),
-                            "bad_debt_dai": num(o.bad_debt),
-                            "book_debt_dai": num(o.debt),
-                        })).collect::<Vec<_>>(),
+                        "stress": self.scenarios.iter().zip(&p.stress).enumerate().map(|(k, (s, o))| {
+                            let over = p.stress_dates.iter().map(|(d, v)| (*d, v[k].bad_debt));
+                            let (worst_day, worst) = over.clone().fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+                            let mean = over.map(|x| x.1).sum::<f64>() / p.stress_dates.len().max(1) as f64;
+                            json!({
+                                "scenario": s.name,
+                                "liquidations": o.liquidations,
+                                "liquidated_collateral_usd": num(o.liquidated_usd),
+                                "bad_debt_dai": num(o.bad_debt),
+                                "book_debt_dai": num(o.debt),
+                                "over_valuation_days": {
+                                    "books": p.stress_dates.len(),
+                                    "mean_bad_debt_dai": num(mean),
+                                    "worst_bad_debt_dai": num(worst),
+                                    "worst_day": ymd(worst_day),
+                                },
+                            })
+                        }).collect::<Vec<_>>(),
                     }),
                 )
             })
