@@ -174,7 +174,7 @@ pub(crate) fn backtest(root: &Path, a: BacktestArgs) -> eyre::Result<()> {
         });
         println!("{line}");
     } else {
-        println!("{}", report::summary(&outcome));
+        print!("{}", report::summary(&outcome));
     }
     Ok(())
 }
