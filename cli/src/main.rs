@@ -1,6 +1,7 @@
 //! `zkrisk`: the command line of the zkrisk risk engine. Every behaviour lives in the libraries;
 //! this binary parses arguments, sets up logging and prints results.
 
+mod backtest;
 mod ingest;
 mod keeper;
 mod risk;
@@ -44,7 +45,11 @@ enum Command {
     /// Walk-forward evaluation and training of the liquidation (24 h, 7 d) and credit-score models
     /// on data/; writes models, ONNX, a model card, metrics and reliability diagrams.
     Train(train::TrainArgs),
-    /// Benchmarks: `zkrisk bench train` times training and scoring.
+    /// Backtest of the models and parameter policies on the ETH-B history: walk-forward
+    /// evaluation, policy replay, stress scenarios; writes report.html and metrics.json.
+    Backtest(backtest::BacktestArgs),
+    /// Benchmarks: `zkrisk bench train` times training and scoring; `zkrisk bench backtest` the
+    /// policy replay beside pandas.
     Bench(train::BenchArgs),
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
@@ -304,6 +309,7 @@ async fn main() {
         Command::Positions(args) => ingest::positions(args),
         Command::Risk(args) => risk::risk(cli.root, args),
         Command::Train(args) => train::train(&cli.root, args),
+        Command::Backtest(args) => backtest::backtest(&cli.root, args),
         Command::Bench(args) => train::bench(&cli.root, args),
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await

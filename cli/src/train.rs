@@ -41,6 +41,13 @@ pub(crate) struct BenchArgs {
 enum BenchWhat {
     /// Training time of the 7-day models and scoring throughput (accounts per second).
     Train,
+    /// Account-steps per second of the policy replay, beside the same replay in pandas.
+    Backtest {
+        /// Python interpreter with pandas [default: ~/.cache/zkrisk/bench-venv/bin/python if it
+        /// exists, else python3].
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
 }
 
 /// First test day of the walk-forward folds.
@@ -464,7 +471,9 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
 
 /// `zkrisk bench train`.
 pub(crate) fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
-    let BenchWhat::Train = args.what;
+    if let BenchWhat::Backtest { python } = &args.what {
+        return crate::backtest::bench(root, python.as_deref());
+    }
     let m = load(root)?;
     let names: Vec<&str> = MODEL_FEATURES.to_vec();
     let (lp, mp) = params()?;
