@@ -278,6 +278,7 @@ max_data_age_seconds = {MAX_AGE}
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
     assert!(
         out.status.success() && stdout.contains("dry run: weth/WETH"),
         "{stdout}\n{}",
@@ -434,6 +435,9 @@ max_data_age_seconds = {MAX_AGE}
     })
     .await;
     c.stop();
+    for line in std::fs::read_to_string(dir.join("keeper-a.log")).unwrap().lines().take(12) {
+        eprintln!("keeper-a: {line}");
+    }
 
     // Every epoch: on chain exactly once, or skipped with a reason.
     let ledger = epochs(&store);

@@ -14,6 +14,10 @@
 //! newest unsent epoch of a market is worth proving (the oracle keeps the latest): older ones are
 //! skipped as superseded.
 //!
+//! **Retries.** An epoch that fails with a retryable error (RPC, prover worker) is tried again after
+//! an exponential backoff with jitter (1 s doubling to 60 s, ±50 %), until its data is too old; then
+//! it is skipped with the last error as its reason.
+//!
 //! **Restart.** Nothing but the ledger carries state. At start the epochs in flight are picked up
 //! where they stopped, and ticks the keeper missed while it was down are recorded as skipped, except
 //! the latest one, which is proven if its data can still be fresh.
@@ -559,6 +563,7 @@ pub async fn run(
     sched.start().await.map_err(|e| Error::Keeper(format!("scheduler: {e}")))?;
 
     tokio::pin!(shutdown);
+    let mut backoff = Backoff::default();
     let mut interval = tokio::time::interval(Duration::from_secs(poll));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -575,7 +580,7 @@ pub async fn run(
             }
             _ = interval.tick() => {}
         }
-        if let Err(e) = drive(&s, &metrics, &health, &mut due).await {
+        if let Err(e) = drive(&s, &metrics, &health, &mut due, &mut backoff).await {
             warn!("driver: {e}");
         }
     }
@@ -604,11 +609,46 @@ impl Started {
 }
 
 /// One pass: every market's epochs in flight, one step each, oldest first.
+/// When an epoch that failed with a retryable error may be tried again: exponential in its
+/// consecutive failures (1 s, 2 s, 4 s, … at most 60 s), with ±50 % jitter so that keepers and
+/// providers recovering together do not retry in step.
+#[derive(Debug, Default)]
+struct Backoff {
+    next: HashMap<(String, u64), (u32, std::time::Instant)>,
+}
+
+impl Backoff {
+    fn ready(&self, market: &str, epoch: u64) -> bool {
+        self.next
+            .get(&(market.to_string(), epoch))
+            .is_none_or(|(_, at)| std::time::Instant::now() >= *at)
+    }
+
+    fn failed(&mut self, market: &str, epoch: u64) -> Duration {
+        let entry =
+            self.next.entry((market.to_string(), epoch)).or_insert((0, std::time::Instant::now()));
+        entry.0 += 1;
+        let base = Duration::from_secs(1u64 << entry.0.saturating_sub(1).min(6))
+            .min(Duration::from_secs(60));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let wait = base.mul_f64(0.5 + f64::from(nanos % 1_000) / 1_000.0);
+        entry.1 = std::time::Instant::now() + wait;
+        wait
+    }
+
+    fn done(&mut self, market: &str, epoch: u64) {
+        self.next.remove(&(market.to_string(), epoch));
+    }
+}
+
 async fn drive(
     s: &Started,
     metrics: &Metrics,
     health: &Health,
     due: &mut BTreeMap<String, BTreeSet<u64>>,
+    backoff: &mut Backoff,
 ) -> Result<(), Error> {
     let store = s.runner.store();
     let err = |e: super::store::StoreError| Error::Keeper(e.to_string());
@@ -645,6 +685,12 @@ async fn drive(
             }
         }
         for epoch in epochs {
+            if !backoff.ready(name, epoch) {
+                if store.get(name, epoch).map_err(err)?.is_none() {
+                    due.entry(name.to_string()).or_default().insert(epoch);
+                }
+                continue;
+            }
             let before = store.get(name, epoch).map_err(err)?.map(|r| r.state);
             let outcome = match s.runner.step(spec, epoch, now).await {
                 Ok(o) => o,
@@ -655,6 +701,9 @@ async fn drive(
             };
             let after = store.get(name, epoch).map_err(err)?.map(|r| r.state);
             count(metrics, name, before, after);
+            if !matches!(outcome, Outcome::Retry(_)) {
+                backoff.done(name, epoch);
+            }
             match &outcome {
                 Outcome::NotLeader => {
                     // The leader works; keep the ticks in case this keeper takes over.
@@ -668,7 +717,12 @@ async fn drive(
                 }
                 Outcome::Retry(why) => {
                     metrics.add("zkrisk_keeper_step_errors_total", &[("feed", name)], 1.0);
-                    warn!(market = name, epoch, "retrying later: {why}");
+                    let wait = backoff.failed(name, epoch);
+                    warn!(market = name, epoch, "retrying in {:.1} s: {why}", wait.as_secs_f64());
+                    if before.is_none() {
+                        // Not planned yet (the head was unreachable): keep it due.
+                        due.entry(name.to_string()).or_default().insert(epoch);
+                    }
                 }
                 Outcome::Skipped(why) if before != after => {
                     if why.contains("reverted") {
@@ -792,6 +846,20 @@ mod tests {
         assert!(err.contains("c.json") && err.contains("6 values"), "{err}");
         std::fs::write(&f, "[1, 2]").unwrap();
         assert!(calibration_input(&f, 2, 4).unwrap_err().to_string().contains("input_data"));
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter() {
+        let mut b = Backoff::default();
+        assert!(b.ready("m", 1));
+        let waits: Vec<f64> = (0..8).map(|_| b.failed("m", 1).as_secs_f64()).collect();
+        for (k, w) in waits.iter().enumerate() {
+            let base = f64::from(1u32 << k.min(6)).min(60.0);
+            assert!(*w >= 0.5 * base && *w <= 1.5 * base, "attempt {k}: {w} s");
+        }
+        assert!(!b.ready("m", 1) && b.ready("m", 2));
+        b.done("m", 1);
+        assert!(b.ready("m", 1));
     }
 
     #[test]
