@@ -187,6 +187,11 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         self
     }
 
+    /// The pipeline.
+    pub const fn pipeline(&self) -> &P {
+        &self.pipeline
+    }
+
     /// The ledger.
     pub const fn store(&self) -> &Arc<Store> {
         &self.store

@@ -652,7 +652,7 @@ async fn drive(
 ) -> Result<(), Error> {
     let store = s.runner.store();
     let err = |e: super::store::StoreError| Error::Keeper(e.to_string());
-    let (head, now) = match s.head(&s.provider).await {
+    let (_, now) = match s.runner.pipeline().observe_head().await {
         Ok(v) => v,
         Err(e) => {
             health.ready.store(false, Ordering::Relaxed);
@@ -661,7 +661,6 @@ async fn drive(
     };
     health.ready.store(true, Ordering::Relaxed);
     health.last_ok.store(unix_now(), Ordering::Relaxed);
-    metrics.set("zkrisk_keeper_head_block", &[], head as f64);
     if let Ok(b) = s.provider.get_balance(s.wallet).await {
         metrics.set("zkrisk_keeper_wallet_balance_wei", &[], f64::from(b));
     }
