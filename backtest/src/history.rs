@@ -378,41 +378,52 @@ impl FeatureSource for MakerFeatures<'_> {
     fn probe_days(&self) -> Vec<i32> {
         let kinds = self.history.events.column("kind").ok().and_then(|c| c.str().ok().cloned());
         let Some(kinds) = kinds else { return Vec::new() };
-        let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
-        for (k, t) in kinds.iter().zip(&self.history.timestamps) {
-            if k == Some("liquidate") {
-                *per_day.entry(t.div_euclid(MS_PER_DAY)).or_default() += 1;
-            }
-        }
-        let mut days: Vec<(i64, usize)> = per_day.into_iter().collect();
-        days.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        days.iter().take(3).filter_map(|(d, _)| i32::try_from(d - 1).ok()).collect()
+        busiest_liquidation_eves(&kinds, &self.history.timestamps)
     }
 
     fn features(&self, until: Option<i32>) -> Result<Features> {
         let table = self.history.feature_table(until.map(i64::from))?;
-        let m = features::to_matrix(&table)?;
-        let label = LABELS.iter().position(|(_, h)| *h == self.horizon).ok_or_else(|| {
-            Error::Config(format!("horizon {}: expected one of 1, 7, 30", self.horizon))
-        })?;
-        let cols = self
-            .names
-            .iter()
-            .map(|n| {
-                ACCOUNT_FEATURES.iter().position(|a| a == n).ok_or_else(|| {
-                    Error::Config(format!("model.features: `{n}` is not an account feature"))
-                })
-            })
-            .collect::<Result<Vec<usize>>>()?;
-        let (all, width) = (&m.values, m.cols);
-        let values =
-            (0..m.rows).flat_map(|i| cols.iter().map(move |j| all[i * width + j])).collect();
-        Ok(Features {
-            names: self.names.clone(),
-            values,
-            labels: m.labels[label].clone(),
-            dates: m.dates,
-            accounts: m.accounts,
-        })
+        features_of(&table, &self.names, self.horizon)
     }
+}
+
+/// The model columns `names` (each one of [`ACCOUNT_FEATURES`]) and the label of `horizon` days of
+/// an account-feature table.
+pub(crate) fn features_of(table: &DataFrame, names: &[String], horizon: i32) -> Result<Features> {
+    let m = features::to_matrix(table)?;
+    let label = LABELS
+        .iter()
+        .position(|(_, h)| *h == horizon)
+        .ok_or_else(|| Error::Config(format!("horizon {horizon}: expected one of 1, 7, 30")))?;
+    let cols = names
+        .iter()
+        .map(|n| {
+            ACCOUNT_FEATURES.iter().position(|a| a == n).ok_or_else(|| {
+                Error::Config(format!("model.features: `{n}` is not an account feature"))
+            })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let (all, width) = (&m.values, m.cols);
+    let values = (0..m.rows).flat_map(|i| cols.iter().map(move |j| all[i * width + j])).collect();
+    Ok(Features {
+        names: names.to_vec(),
+        values,
+        labels: m.labels[label].clone(),
+        dates: m.dates,
+        accounts: m.accounts,
+    })
+}
+
+/// The day before each of the three days with the most `liquidate` events (`kinds` and event
+/// timestamps in ms, in the same order).
+pub(crate) fn busiest_liquidation_eves(kinds: &StringChunked, timestamps_ms: &[i64]) -> Vec<i32> {
+    let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
+    for (k, t) in kinds.iter().zip(timestamps_ms) {
+        if k == Some("liquidate") {
+            *per_day.entry(t.div_euclid(MS_PER_DAY)).or_default() += 1;
+        }
+    }
+    let mut days: Vec<(i64, usize)> = per_day.into_iter().collect();
+    days.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    days.iter().take(3).filter_map(|(d, _)| i32::try_from(d - 1).ok()).collect()
 }

@@ -13,17 +13,14 @@
 //! evaluation runs on such a table; the policy replay needs each vault's flows, which the canonical
 //! tables do not carry.
 
-use std::{collections::BTreeMap, fs::File, path::Path};
+use std::{fs::File, path::Path};
 
 use polars::prelude::*;
-use zkrisk_pipeline::{
-    features::{self, ACCOUNT_FEATURES, LABELS},
-    prices, vaults,
-};
+use zkrisk_pipeline::{features, prices, vaults};
 
 use crate::{
     Error, Result,
-    history::{FeatureSource, Features, MS_PER_DAY},
+    history::{FeatureSource, Features, MS_PER_DAY, busiest_liquidation_eves, features_of},
 };
 
 /// Canonical account and event tables with the ETH/USD closes.
@@ -181,29 +178,7 @@ impl FeatureSource for TableFeatures {
         let table = features::account_features(accounts.lazy(), events.lazy(), market.lazy())
             .collect()
             .map_err(|e| Error::Data(format!("features: {e}")))?;
-        let m = features::to_matrix(&table)?;
-        let label = LABELS.iter().position(|(_, h)| *h == self.horizon).ok_or_else(|| {
-            Error::Config(format!("horizon {}: expected one of 1, 7, 30", self.horizon))
-        })?;
-        let cols = self
-            .names
-            .iter()
-            .map(|n| {
-                ACCOUNT_FEATURES.iter().position(|a| a == n).ok_or_else(|| {
-                    Error::Config(format!("model.features: `{n}` is not an account feature"))
-                })
-            })
-            .collect::<Result<Vec<usize>>>()?;
-        let (all, width) = (&m.values, m.cols);
-        let values =
-            (0..m.rows).flat_map(|i| cols.iter().map(move |j| all[i * width + j])).collect();
-        Ok(Features {
-            names: self.names.clone(),
-            values,
-            labels: m.labels[label].clone(),
-            dates: m.dates,
-            accounts: m.accounts,
-        })
+        features_of(&table, &self.names, self.horizon)
     }
 
     /// The day before each of the three days with the most `liquidate` events.
@@ -211,14 +186,6 @@ impl FeatureSource for TableFeatures {
         let Ok(kinds) = self.events.column("kind").and_then(|c| c.str().cloned()) else {
             return Vec::new();
         };
-        let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
-        for (k, t) in kinds.iter().zip(&self.event_ms) {
-            if k == Some("liquidate") {
-                *per_day.entry(t.div_euclid(MS_PER_DAY)).or_default() += 1;
-            }
-        }
-        let mut days: Vec<(i64, usize)> = per_day.into_iter().collect();
-        days.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        days.iter().take(3).filter_map(|(d, _)| i32::try_from(d - 1).ok()).collect()
+        busiest_liquidation_eves(&kinds, &self.event_ms)
     }
 }
