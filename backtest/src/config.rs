@@ -79,6 +79,10 @@ pub struct ModelConfig {
     pub accounts: String,
     /// The canonical event table that goes with `accounts`.
     pub events: String,
+    /// Evaluate the models on an Aave v3 dataset written by `zkrisk ingest` (its directory,
+    /// relative to the project root) instead of the ETH-B history: daily positions from its events,
+    /// market context from its WETH price feed. Empty: not used.
+    pub aave: String,
     /// Decision days the no-look-ahead guard cuts the data at (spread over the folds' starts; the
     /// guard adds the days before the three busiest liquidation days); 0 turns the guard off.
     pub lookahead_checkpoints: usize,
@@ -95,6 +99,7 @@ impl Default for ModelConfig {
             lookahead_checkpoints: 3,
             accounts: String::new(),
             events: String::new(),
+            aave: String::new(),
         }
     }
 }
@@ -296,6 +301,9 @@ impl BacktestConfig {
                 "model.accounts",
                 "set both model.accounts and model.events, or neither".into(),
             );
+        }
+        if !m.aave.is_empty() && !m.accounts.is_empty() {
+            return bad("model.aave", "set model.aave or model.accounts/events, not both".into());
         }
         if m.test_days < 1 || m.validation_days < 1 {
             return bad("model.test_days", "test_days and validation_days must be ≥ 1".into());

@@ -151,7 +151,11 @@ pub fn run(
         (false, _) => None,
         (true, Some(t)) => {
             let mut m = evaluate(cfg, t, from, last, progress)?;
-            m.source = format!("{} + {}", cfg.model.accounts, cfg.model.events);
+            m.source = if cfg.model.aave.is_empty() {
+                format!("{} + {}", cfg.model.accounts, cfg.model.events)
+            } else {
+                format!("Aave v3 dataset {}", cfg.model.aave)
+            };
             Some(m)
         }
         (true, None) => {

@@ -133,6 +133,27 @@ impl TableFeatures {
         Self::new(a, e, p, names, horizon)
     }
 
+    /// From an Aave v3 dataset written by `zkrisk ingest` (`dir`): the daily account and event
+    /// tables of [`features::aave_daily_accounts`], and the market context from the dataset's own
+    /// WETH price feed ([`features::aave_price_days`]).
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming `dir` when it holds no dataset, no WETH reserve or no account with
+    /// debt; the pipeline's errors.
+    pub fn from_aave(dir: &Path, names: Vec<String>, horizon: i32) -> Result<Self> {
+        let data = zkrisk_pipeline::aave::store::load(dir).map_err(|e| err(dir, e))?;
+        let weth =
+            data.checkpoint.reserves.iter().find(|r| r.symbol == "WETH").ok_or_else(|| {
+                err(dir, "no WETH reserve: the market context needs the ETH price feed")
+            })?;
+        let (accounts, events) = features::aave_daily_accounts(&data).map_err(|e| err(dir, e))?;
+        let first = accounts.column("date").map(ints).unwrap_or_default().into_iter().min();
+        let first = first.ok_or_else(|| err(dir, "no account with debt"))?;
+        let prices =
+            features::aave_price_days(&data, &weth.asset, first - 31).map_err(|e| err(dir, e))?;
+        Self::new(accounts, events, prices, names, horizon)
+    }
+
     /// From frames already in the canonical schema (`prices` as from `prices::load_daily_usd`).
     ///
     /// # Errors

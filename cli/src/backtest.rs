@@ -107,11 +107,15 @@ pub(crate) fn backtest(root: &Path, a: BacktestArgs) -> eyre::Result<()> {
         Vec::new()
     };
     let m = &cfg.model;
-    let table = if m.accounts.is_empty() {
+    let path = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+    let table = if !m.aave.is_empty() {
+        let t = TableFeatures::from_aave(&path(&m.aave), m.features.clone(), m.horizon)
+            .wrap_err("model.aave")?;
+        progress(format!("model evaluation on the Aave v3 dataset {}", m.aave));
+        Some(t)
+    } else if m.accounts.is_empty() {
         None
     } else {
-        let path =
-            |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
         let t = TableFeatures::load(
             &path(&m.accounts),
             &path(&m.events),

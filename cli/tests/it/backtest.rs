@@ -133,3 +133,58 @@ fn bad_configuration_is_refused_by_key() {
         assert!(!r.status.success() && stderr.contains(needle), "{flags:?}: {stderr}");
     }
 }
+
+/// The model evaluation on Aave v3 data: a simulated market on anvil (May–June 2022, with the
+/// Terra and June liquidations), ingested with `zkrisk ingest`'s code, backtested from its own
+/// events and price feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_evaluates_the_models_on_an_ingested_aave_dataset() {
+    use alloy::providers::Provider;
+    use zkrisk_oracle::{
+        aave::sim::SimConfig,
+        ingest::{self, IngestConfig, ToBlock},
+    };
+
+    let root = root();
+    let sim = SimConfig::default();
+    let (anvil, plain, market, report) =
+        crate::support::simulated_market(&root, &sim, 1_651_276_800).await; // 2022-04-30
+    assert!(report.liquidations > 0);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("aave");
+    let head = plain.get_block_number().await.unwrap();
+    let mut cfg = IngestConfig::new(anvil.url(), market.pool, 0, ToBlock::Number(head), &data);
+    cfg.confirmations = 0;
+    ingest::ingest(&cfg, &mut |_| {}).await.unwrap();
+    anvil.stop().await.unwrap();
+
+    let config = dir.path().join("backtest.toml");
+    std::fs::write(
+        &config,
+        SMALL.replace("2022-04-01", "2022-06-05").replace("2022-07-31", "2022-06-30").replace(
+            "test_days = 61",
+            &format!("test_days = 14\nvalidation_days = 7\naave = \"{}\"", data.display()),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = backtest(&["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "backtest failed:\n{stderr}");
+    assert!(stderr.contains("model evaluation on the Aave v3 dataset"), "{stderr}");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let model = &m["model"];
+    assert!(model["pooled"]["logistic"]["auroc"].as_f64().is_some_and(|a| a > 0.5), "{model}");
+    assert!(model["pooled_positives"].as_u64() > Some(0), "{model}");
+    assert!(model["source"].as_str().unwrap().starts_with("Aave v3 dataset"), "{model}");
+    assert!(model["no_lookahead_guard"]["values_compared"].as_u64() > Some(0), "{model}");
+
+    // A directory that is not a dataset is named in the error.
+    let not_data = SMALL
+        .replace("test_days = 61", &format!("test_days = 61\naave = \"{}\"", dir.path().display()));
+    std::fs::write(&config, not_data).unwrap();
+    let r = backtest(&["--config", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && stderr.contains("model.aave"), "{stderr}");
+}
