@@ -19,7 +19,7 @@ pub(crate) struct KeeperArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Does everything for one epoch per market now (ingest, features, proof, signing and the
-    /// node's simulation of the submission) except sending it; uses no ledger; exits.
+    /// node's simulation of the submission) except sending it; leaves the ledger alone; exits.
     #[arg(long, requires = "config")]
     dry_run: bool,
 }

@@ -75,7 +75,7 @@ pub const SUBMIT_GAS: u64 = 1_500_000;
 pub struct RunOptions {
     /// Project root (`scripts/` for the prover worker and solc, `.venv/`).
     pub root: PathBuf,
-    /// Prove and simulate one epoch per market now, send nothing, touch no ledger, exit.
+    /// Prove and simulate one epoch per market now, send nothing, leave the ledger alone (a throwaway one under `work_dir`), exit.
     pub dry_run: bool,
 }
 
@@ -782,7 +782,7 @@ fn count(metrics: &Metrics, name: &str, before: Option<EpochState>, after: Optio
     }
 }
 
-/// One epoch per market, now: proven, signed and simulated; nothing sent, no ledger touched.
+/// One epoch per market, now: proven, signed and simulated; nothing sent, the real ledger untouched.
 async fn dry_run(s: &Started) -> Result<(), Error> {
     let epoch = unix_now();
     let (_, now) = s.head(&s.provider).await?;
