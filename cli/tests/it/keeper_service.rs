@@ -292,6 +292,36 @@ max_data_age_seconds = {MAX_AGE}
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains(&KEEPER_KEY[2..]), "the key reached the logs");
 
+    // Start checks against the real oracle: each refusal names what is wrong.
+    let base = std::fs::read_to_string(&config).unwrap();
+    let other_key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+    for (text, key, want) in [
+        (base.clone(), other_key, "is not a keeper of RiskOracle"),
+        (
+            base.replace("markets = [\"WETH\"]", "markets = [\"WBTC\"]"),
+            KEEPER_KEY,
+            "is not configured in the oracle",
+        ),
+        (
+            base.replace("markets = [\"WETH\"]", "markets = [\"XYZ\"]"),
+            KEEPER_KEY,
+            "`XYZ` is not a reserve of the Pool",
+        ),
+        (base.replace("model_id = 1", "model_id = 2"), KEEPER_KEY, "model 2 is not registered"),
+    ] {
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
+            .args(["--root", root.to_str().unwrap(), "keeper", "--config"])
+            .arg(&bad)
+            .env("ZKRISK_TEST_KEEPER_KEY", key)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(want), "{want}:\n{stderr}");
+    }
+    assert!(!store.exists(), "a refused start writes no ledger");
+
     let a = Keeper::start(&root, &config, dir.join("keeper-a.log"));
     let first =
         until(240, "a first confirmed epoch", &[&a], || confirmed(&store).first().copied()).await;

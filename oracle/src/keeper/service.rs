@@ -52,7 +52,7 @@ use zkrisk_pipeline::aave::store as data_store;
 
 use super::{
     config::{KeeperConfig, KeySource},
-    live::{AlloyChain, LivePipeline, Market, block_time},
+    live::{AlloyChain, LivePipeline, Market},
     metrics::Metrics,
     runner::{FeedSpec, Outcome, Runner},
     store::{EpochState, Store},
@@ -601,13 +601,6 @@ fn record_skip(store: &Store, feed: &str, epoch: u64, reason: &str) -> Result<()
     Ok(())
 }
 
-impl Started {
-    async fn head(&self, provider: &DynProvider) -> Result<(u64, u64), Error> {
-        let head = provider.get_block_number().await.map_err(rpc_err("head"))?;
-        Ok((head, block_time(provider, head).await?))
-    }
-}
-
 /// One pass: every market's epochs in flight, one step each, oldest first.
 /// When an epoch that failed with a retryable error may be tried again: exponential in its
 /// consecutive failures (1 s, 2 s, 4 s, … at most 60 s), with ±50 % jitter so that keepers and
@@ -785,7 +778,7 @@ fn count(metrics: &Metrics, name: &str, before: Option<EpochState>, after: Optio
 /// One epoch per market, now: proven, signed and simulated; nothing sent, the real ledger untouched.
 async fn dry_run(s: &Started) -> Result<(), Error> {
     let epoch = unix_now();
-    let (_, now) = s.head(&s.provider).await?;
+    let (_, now) = s.runner.pipeline().observe_head().await?;
     for (_, spec) in &s.specs {
         let mut outcome = Outcome::Retry(String::new());
         for _ in 0..3 {

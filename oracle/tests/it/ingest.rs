@@ -14,7 +14,7 @@ use zkrisk_oracle::{
     Error,
     aave::{
         bindings::IPool,
-        deploy::{AaveMarket, default_reserves, deploy_aave},
+        deploy::AaveMarket,
         sim::{SimConfig, SimReport},
     },
     chain::{self, ANVIL_DEV_KEY, Anvil},
@@ -174,17 +174,8 @@ async fn ingested_events_rebuild_every_account_and_survive_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_stored_data_is_left_intact() {
     let root = root();
-    let anvil = Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), None).await.unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let market = deploy_aave(
-        &admin,
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        &root.join("contracts/out"),
-        &default_reserves(),
-    )
-    .await
-    .unwrap();
-    let head = admin.get_block_number().await.unwrap();
+    let (anvil, plain, market) = support::deployed_market(&root, None).await;
+    let head = plain.get_block_number().await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("data");
     run(&config(anvil.url(), market.pool, head, &out)).await;
