@@ -24,6 +24,7 @@
 pub mod calibration;
 pub mod credit;
 mod error;
+pub mod link;
 mod logistic;
 pub mod market_risk;
 pub mod metrics;

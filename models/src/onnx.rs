@@ -1,7 +1,13 @@
 //! ONNX export of a [`LogisticModel`] with its preprocessing, and a runner for parity checks.
 //!
-//! The graph is `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(w, b) → Sigmoid →
-//! probability[batch, 1]`, written with the protobuf types of `tract-onnx` and read back by tract.
+//! Two graphs, written with the protobuf types of `tract-onnx` and read back by tract:
+//! - [`export`]: `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(w, b) → Sigmoid →
+//!   probability[batch, 1]`;
+//! - [`export_logit`]: `features[batch, F] → Gemm(w / scale, b − Σ w·mean / scale) →
+//!   logit[batch, 1]`, the standardisation folded into the weights. Its circuit is one matrix
+//!   product with no lookup table; the logistic link is applied to the proven logits outside it
+//!   ([`crate::link`]).
+//!
 //! The batch dimension is fixed: ezkl proves one batch of scores in one circuit.
 
 use prost::Message;
@@ -95,6 +101,46 @@ pub fn export(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
         producer_version: env!("CARGO_PKG_VERSION").into(),
         opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
         doc_string: format!("logistic regression over {}", model.features.join(", ")),
+        graph: Some(graph),
+        ..Default::default()
+    };
+    Ok(proto.encode_to_vec())
+}
+
+/// Name of the output of [`export_logit`].
+pub const LOGIT_OUTPUT: &str = "logit";
+
+/// Serialises `model`'s logit as an ONNX graph over batches of exactly `batch` rows: one `Gemm`
+/// whose weights and bias carry the standardisation, `logit = x · (w / scale) + (b − Σ w·mean /
+/// scale)`. The probability is `σ(logit)`, applied outside the graph.
+pub fn export_logit(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
+    if batch == 0 {
+        return Err(Error::InvalidParam { name: "batch", reason: "must be > 0".into() });
+    }
+    let f = model.n_features() as i64;
+    let b = batch as i64;
+    let s = &model.standardizer;
+    let weights: Vec<f32> =
+        model.weights.iter().zip(&s.scale).map(|(w, sc)| (w / sc) as f32).collect();
+    let shift: f64 =
+        model.weights.iter().zip(&s.mean).zip(&s.scale).map(|((w, m), sc)| w * m / sc).sum();
+    let graph = GraphProto {
+        name: "zkrisk_logit".into(),
+        node: vec![node("Gemm", &[INPUT, "weights", "bias"], LOGIT_OUTPUT)],
+        initializer: vec![
+            tensor("weights", &[f, 1], weights),
+            tensor("bias", &[1], vec![(model.intercept - shift) as f32]),
+        ],
+        input: vec![value_info(INPUT, &[b, f])],
+        output: vec![value_info(LOGIT_OUTPUT, &[b, 1])],
+        ..Default::default()
+    };
+    let proto = ModelProto {
+        ir_version: 8,
+        producer_name: "zkrisk".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        doc_string: format!("logit of a logistic regression over {}", model.features.join(", ")),
         graph: Some(graph),
         ..Default::default()
     };

@@ -65,6 +65,57 @@ pub fn to_fixed(p: f64, bits: u8) -> u64 {
     (p.clamp(0.0, 1.0) * (1u64 << bits) as f64).round() as u64
 }
 
+/// What a proof's public outputs are, and so how the rule reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    /// The outputs are probabilities, `round(p · 2^bits)` (the sigmoid is inside the circuit;
+    /// the oracle's `ScoresOnly` layout).
+    Identity,
+    /// The outputs are logits, `round(z · 2^bits)` as field elements; the rule reads
+    /// [`crate::link::probability_up`] of each (the oracle's `Logits` layout).
+    Logistic,
+}
+
+/// The probabilities the rule reads from a proof's outputs, and their fractional bits.
+///
+/// # Errors
+/// An output that is not a score of `bits` bits ([`Link::Identity`]) or not a field element
+/// ([`Link::Logistic`]), named by index.
+pub fn probabilities(
+    outputs: &[ruint::aliases::U256],
+    bits: u8,
+    link: Link,
+) -> Result<(Vec<u64>, u8)> {
+    match link {
+        Link::Identity => {
+            let scores = outputs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    u64::try_from(*v).map_err(|_| Error::InvalidParam {
+                        name: "scores",
+                        reason: format!("score {i} = {v} is not a probability"),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok((scores, bits))
+        }
+        Link::Logistic => {
+            Ok((crate::link::probabilities_up(outputs, bits)?, crate::link::PROB_BITS))
+        }
+    }
+}
+
+/// Applies the rule to a proof's outputs read through `link`, as `RiskOracle` does.
+///
+/// # Errors
+/// As [`probabilities`] and [`apply`].
+pub fn apply_outputs(outputs: &[ruint::aliases::U256], bits: u8, link: Link) -> Result<RuleOutput> {
+    let (p, bits) = probabilities(outputs, bits, link)?;
+    apply(&p, bits)
+}
+
 /// Applies the rule to one epoch's scores (fixed point with `bits` fractional bits).
 pub fn apply(scores: &[u64], bits: u8) -> Result<RuleOutput> {
     if scores.is_empty() {
@@ -117,6 +168,28 @@ mod tests {
             assert_eq!(out.params.liquidation_threshold, ltv + 500);
             assert_eq!(out.params.liquidation_bonus, 10_500);
         }
+    }
+
+    #[test]
+    fn logits_go_through_the_link() {
+        use crate::link::{PROB_BITS, logit_to_field};
+        // Two logits of 0 are two probabilities of ½ rounded up by one unit (2^-32), so the mean
+        // rounds up to 5,001 bps: capped risk.
+        let z = [logit_to_field(0.0, 24), logit_to_field(0.0, 24)];
+        let out = apply_outputs(&z, 24, Link::Logistic).unwrap();
+        assert_eq!(out.risk_bps, 5_001);
+        assert_eq!(out.params.ltv, 5_000);
+        // A logit of −5 is p = 0.6693 %: ⌈66.93⌉ = 67 bps.
+        let out = apply_outputs(&[logit_to_field(-5.0, 24)], 24, Link::Logistic).unwrap();
+        assert_eq!(out.risk_bps, 67);
+        let (p, bits) = probabilities(&[logit_to_field(-5.0, 24)], 24, Link::Logistic).unwrap();
+        assert_eq!(bits, PROB_BITS);
+        assert!((p[0] as f64 / 2f64.powi(32) - 1.0 / (1.0 + 5f64.exp())).abs() < 1e-9);
+        // The identity link reads scores as they are, and refuses what is not one.
+        let s = [ruint::aliases::U256::from(1024u64)];
+        assert_eq!(apply_outputs(&s, 11, Link::Identity).unwrap(), apply(&[1024], 11).unwrap());
+        let e = apply_outputs(&[z[0], crate::link::to_field(-1)], 11, Link::Identity);
+        assert!(e.unwrap_err().to_string().contains("score 1"));
     }
 
     #[test]
