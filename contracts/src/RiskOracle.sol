@@ -8,6 +8,7 @@ import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
 import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {Errors} from "./libraries/Errors.sol";
 import {Events} from "./libraries/Events.sol";
+import {Logistic} from "./libraries/Logistic.sol";
 import {RiskRule} from "./libraries/RiskRule.sol";
 
 /// @notice The part of Chainlink's `AggregatorV3Interface` the oracle reads.
@@ -238,14 +239,14 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         uint64 nowTimestamp = uint64(block.timestamp);
         if (update.validUntil < nowTimestamp) revert Errors.UpdateExpired(update.validUntil, nowTimestamp);
 
-        uint256 sum = _checkedScoreSum(update.scores, m);
+        (uint256 sum, uint8 ruleBits) = _checkedScoreSum(update.scores, m);
         _checkEpochAndAge(update, config.maxDataAge, nowTimestamp);
         _checkPrice(update.collateralPrice, config);
 
         uint16 ltv;
         uint16 lt;
         uint16 bonus;
-        (ltv, lt, bonus, riskBps) = RiskRule.paramsFromSum(sum, update.scores.length, m.outputScaleBits);
+        (ltv, lt, bonus, riskBps) = RiskRule.paramsFromSum(sum, update.scores.length, ruleBits);
         Params calldata p = update.params;
         if (ltv != p.ltv || lt != p.liquidationThreshold || bonus != p.liquidationBonus) {
             revert Errors.ParamsMismatch(p.ltv, p.liquidationThreshold, p.liquidationBonus);
@@ -291,11 +292,24 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     /// @dev Checks the batch size and that every score is at most 2^outputScaleBits, and returns the
-    ///      scores' sum. Each score is at most 2^64 and there are at most 2^16 of them: no overflow.
-    function _checkedScoreSum(uint256[] calldata scores, Model memory m) internal pure returns (uint256 sum) {
+    ///      scores' sum and its fractional bits. For a `Logits` model the sum is that of the logits'
+    ///      probabilities (`Logistic.probabilityUp`, each at most 2^32). Each term is at most 2^64 and
+    ///      there are at most 2^16 of them: no overflow.
+    function _checkedScoreSum(uint256[] calldata scores, Model memory m)
+        internal
+        pure
+        returns (uint256 sum, uint8 bits)
+    {
         uint256 n = scores.length;
         if (n != m.batchSize) revert Errors.BatchSizeMismatch(n, m.batchSize);
-        uint256 one = uint256(1) << m.outputScaleBits;
+        if (m.layout == InstanceLayout.Logits) {
+            for (uint256 i; i < n; ++i) {
+                sum += Logistic.probabilityUp(scores[i], m.outputScaleBits);
+            }
+            return (sum, Logistic.PROB_BITS);
+        }
+        bits = m.outputScaleBits;
+        uint256 one = uint256(1) << bits;
         for (uint256 i; i < n;) {
             uint256 score = scores[i];
             if (score > one) revert Errors.ScoreOutOfRange(i, score);
@@ -332,13 +346,13 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         if (diff * BPS > onChain * config.priceToleranceBps) revert Errors.PriceMismatch(claimed, onChain);
     }
 
-    /// @dev Builds the public instances from the update (`ScoresOnly`: the scores; `PriceThenScores`:
-    ///      the claimed price, then the scores) and accepts only a call that succeeds and returns exactly
+    /// @dev Builds the public instances from the update (`ScoresOnly` and `Logits`: the scores;
+    ///      `PriceThenScores`: the claimed price, then the scores) and accepts only a call that succeeds and returns exactly
     ///      the ABI encoding of `true`. A revert, `false`, short or odd return data, and an address without
     ///      code all give `InvalidProof`. The call is static: verification cannot change state.
     function _verifyProof(Model memory m, bytes calldata proof, Update calldata update) internal view {
         bytes memory callData;
-        if (m.layout == InstanceLayout.ScoresOnly) {
+        if (m.layout != InstanceLayout.PriceThenScores) {
             callData = abi.encodeCall(IHalo2Verifier.verifyProof, (proof, update.scores));
         } else {
             uint256 n = update.scores.length;

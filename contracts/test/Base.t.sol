@@ -126,6 +126,22 @@ abstract contract BaseTest is Test, Bounds {
         });
     }
 
+    /// @dev Registers `m` as `modelId` and points `market` at it, through the timelock (warps TIMELOCK).
+    function registerWithMarket(uint32 modelId, IRiskOracle.Model memory m, address market) internal {
+        IRiskOracle.MarketConfig memory c = marketConfig();
+        c.modelId = modelId;
+        vm.startPrank(owner);
+        oracle.scheduleRegisterModel(modelId, m);
+        oracle.scheduleConfigureMarket(market, c);
+        vm.stopPrank();
+        vm.warp(block.timestamp + TIMELOCK);
+        oracle.registerModel(modelId, m);
+        oracle.configureMarket(market, c);
+        aave.listReserve(
+            market, MockAaveMarket.Reserve(START_LTV, START_LT, START_BONUS, START_SUPPLY_CAP, START_BORROW_CAP)
+        );
+    }
+
     /// @notice The test market's feed rules.
     function marketConfig() internal view returns (IRiskOracle.MarketConfig memory) {
         return IRiskOracle.MarketConfig({

@@ -10,6 +10,7 @@ import {IHalo2Verifier} from "../src/interfaces/IHalo2Verifier.sol";
 import {IRiskOracle} from "../src/interfaces/IRiskOracle.sol";
 import {Errors} from "../src/libraries/Errors.sol";
 import {Events} from "../src/libraries/Events.sol";
+import {Logistic} from "../src/libraries/Logistic.sol";
 import {RiskRule} from "../src/libraries/RiskRule.sol";
 import {RiskOracle} from "../src/RiskOracle.sol";
 
@@ -25,22 +26,6 @@ contract RiskOracleTest is BaseTest {
         vm.expectRevert(err);
         vm.prank(keeper);
         oracle.submit(update, proof);
-    }
-
-    /// @dev Registers `m` as `modelId` and points `market` at it, through the timelock (warps TIMELOCK).
-    function _registerWithMarket(uint32 modelId, IRiskOracle.Model memory m, address market) internal {
-        IRiskOracle.MarketConfig memory c = marketConfig();
-        c.modelId = modelId;
-        vm.startPrank(owner);
-        oracle.scheduleRegisterModel(modelId, m);
-        oracle.scheduleConfigureMarket(market, c);
-        vm.stopPrank();
-        vm.warp(block.timestamp + TIMELOCK);
-        oracle.registerModel(modelId, m);
-        oracle.configureMarket(market, c);
-        aave.listReserve(
-            market, MockAaveMarket.Reserve(START_LTV, START_LT, START_BONUS, START_SUPPLY_CAP, START_BORROW_CAP)
-        );
     }
 
     function _updateOf(address market, uint32 modelId) internal view returns (IRiskOracle.Update memory u) {
@@ -168,7 +153,7 @@ contract RiskOracleTest is BaseTest {
         IRiskOracle.Model memory m = fixtureModel();
         m.verifier = makeAddr("no code");
         address market = makeAddr("market 2");
-        _registerWithMarket(2, m, market);
+        registerWithMarket(2, m, market);
         _expectSubmitRevert(_updateOf(market, 2), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
@@ -179,7 +164,7 @@ contract RiskOracleTest is BaseTest {
         IRiskOracle.Model memory m = fixtureModel();
         m.verifier = fake;
         address market = makeAddr("market 2");
-        _registerWithMarket(2, m, market);
+        registerWithMarket(2, m, market);
         _expectSubmitRevert(_updateOf(market, 2), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
@@ -193,7 +178,7 @@ contract RiskOracleTest is BaseTest {
         m.verifier = fake;
         m.layout = IRiskOracle.InstanceLayout.PriceThenScores;
         address market = makeAddr("market 3");
-        _registerWithMarket(3, m, market);
+        registerWithMarket(3, m, market);
 
         IRiskOracle.Update memory u = _updateOf(market, 3);
         uint256[] memory instances = new uint256[](fixtureScores.length + 1);
@@ -208,6 +193,89 @@ contract RiskOracleTest is BaseTest {
         _expectSubmitRevert(otherPrice, fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
         _submit(u, fixtureProof);
         assertEq(oracle.marketState(market).collateralPrice, u.collateralPrice);
+    }
+
+    /// @notice The `Logits` layout: the verifier sees the logits as they are, and the oracle applies
+    ///         the logistic link before the rule. A logit update whose parameters are the rule of the
+    ///         probabilities is accepted; one whose parameters are the rule of the raw instances read
+    ///         as scores is not; a logit that is not a field element is rejected by value.
+    function test_submit_logitsLayoutAppliesTheLink() public {
+        address fake = makeAddr("logit verifier");
+        vm.etch(fake, hex"00");
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        m.layout = IRiskOracle.InstanceLayout.Logits;
+        m.outputScaleBits = 24;
+        address market = makeAddr("market 4");
+        registerWithMarket(4, m, market);
+
+        // Logits -6, -6.25, -6.5, -6.75 (in 2^-24), as r - |z|: p from 0.25 % down to 0.12 %.
+        uint256 n = fixtureScores.length;
+        uint256[] memory logits = new uint256[](n);
+        uint256 sum;
+        for (uint256 i; i < n; ++i) {
+            logits[i] = Logistic.FIELD_MODULUS - ((24 + i % 4) << 22);
+            sum += Logistic.probabilityUp(logits[i], 24);
+        }
+        vm.mockCall(fake, abi.encodeCall(IHalo2Verifier.verifyProof, (fixtureProof, logits)), abi.encode(true));
+
+        IRiskOracle.Update memory u = _updateOf(market, 4);
+        u.scores = logits;
+        (uint16 ltv, uint16 lt, uint16 bonus, uint16 riskBps) = RiskRule.paramsFromSum(sum, n, Logistic.PROB_BITS);
+        // A mean of about 0.18 %: 18 bps of risk, LTV 27 bps lower (within the steward's 50).
+        assertEq(riskBps, 18, "riskBps");
+        assertEq(ltv, 7_973, "ltv");
+        u.params.ltv = ltv;
+        u.params.liquidationThreshold = lt;
+        u.params.liquidationBonus = bonus;
+        _submit(u, fixtureProof);
+        assertEq(oracle.marketState(market).riskBps, riskBps, "stored risk");
+        assertEq(oracle.marketState(market).scoresHash, keccak256(abi.encodePacked(logits)), "scores hash");
+
+        IRiskOracle.Update memory bad = _updateOf(market, 4);
+        bad.epoch = 2;
+        bad.scores = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            bad.scores[i] = logits[i];
+        }
+        bad.scores[0] = Logistic.FIELD_MODULUS;
+        _expectSubmitRevert(
+            bad, fixtureProof, abi.encodeWithSelector(Errors.NotAFieldElement.selector, Logistic.FIELD_MODULUS)
+        );
+    }
+
+    /// @notice Logits read as plain scores would be far above 2^outputScaleBits: the rule's parameters
+    ///         for a `Logits` model come from the probabilities, and others are refused.
+    function test_submit_logitsLayoutRejectsParamsNotFromTheLink() public {
+        address fake = makeAddr("logit verifier 2");
+        vm.etch(fake, hex"00");
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        m.layout = IRiskOracle.InstanceLayout.Logits;
+        m.outputScaleBits = 24;
+        address market = makeAddr("market 5");
+        registerWithMarket(5, m, market);
+        uint256 n = fixtureScores.length;
+        uint256[] memory logits = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            logits[i] = Logistic.FIELD_MODULUS - (7 << 24); // p = 0.09 %
+        }
+        IRiskOracle.Update memory u = _updateOf(market, 5);
+        u.scores = logits;
+        // The rule at zero risk: LTV 80 %; the link gives 10 bps, so LTV 79.85 %.
+        u.params.ltv = 8_000;
+        u.params.liquidationThreshold = 8_500;
+        (uint16 ltv, uint16 lt,,) =
+            RiskRule.paramsFromSum(Logistic.probabilityUp(logits[0], 24) * n, n, Logistic.PROB_BITS);
+        _expectSubmitRevert(
+            u,
+            fixtureProof,
+            abi.encodeWithSelector(
+                Errors.ParamsMismatch.selector, uint16(8_000), uint16(8_500), u.params.liquidationBonus
+            )
+        );
+        assertLt(ltv, 8_000, "the link's risk moves the LTV");
+        assertEq(lt, ltv + 500, "lt");
     }
 
     /* --------------------------------- the other checks -------------------------------- */

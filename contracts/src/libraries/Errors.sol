@@ -79,6 +79,9 @@ library Errors {
     /// @notice An output scale above the largest supported one.
     error OutputScaleTooLarge(uint8 outputScaleBits);
 
+    /// @notice A proven logit that is not a BN254 scalar-field element (`Logits` layout).
+    error NotAFieldElement(uint256 value);
+
     /* ------------------------------------ RiskRule ------------------------------------ */
 
     /// @notice `RiskRule.params` was given no scores.
