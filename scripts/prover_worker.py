@@ -5,7 +5,7 @@ Protocol: one JSON request per line on stdin, one JSON response per line on stdo
   request:  {"id": 1, "method": "setup", "params": {...}}
   response: {"id": 1, "ok": true, "result": {...}}
             {"id": 1, "ok": false, "error": {"kind": "...", "message": "..."}}
-Methods: ping, setup, prove, verify. Every path is given by the caller; the worker decides
+Methods: ping, setup, prove, verify, reusable. Every path is given by the caller; the worker decides
 nothing (which model, batch, retries and timeouts stay in Rust). ezkl's own log lines go to stderr.
 """
 import asyncio
@@ -79,19 +79,43 @@ def setup(params):
     calibration = must_exist(need(params, "calibration_data"), "calibration data")
     out = need(params, "dir")
     srs = params.get("srs")  # path of a ceremony SRS; None = make an INSECURE local one
+    # Fixed run arguments (no calibration), or None to let ezkl calibrate scales and lookups.
+    fixed = params.get("run_args")
     os.makedirs(out, exist_ok=True)
     p = lambda name: os.path.join(out, name)  # noqa: E731
     timings = {}
 
     t = time.perf_counter()
-    args = ezkl.PyRunArgs()
-    args.input_visibility = "private"
-    args.output_visibility = "public"
-    args.param_visibility = "fixed"
-    if not run(lambda: ezkl.gen_settings(model, p("settings.json"), py_run_args=args)):
+    def run_args(logrows=None):
+        args = ezkl.PyRunArgs()
+        args.input_visibility = "private"
+        args.output_visibility = "public"
+        args.param_visibility = "fixed"
+        if fixed is not None:
+            args.input_scale = int(need(fixed, "input_scale"))
+            args.param_scale = int(need(fixed, "param_scale"))
+            args.num_inner_cols = int(need(fixed, "num_inner_cols"))
+            # No rescaling after the product: the output keeps input + param scale, so no
+            # division (and no range-check table) enters the circuit.
+            args.scale_rebase_multiplier = int(need(fixed, "scale_rebase_multiplier"))
+            args.ignore_range_check_inputs_outputs = bool(need(fixed, "ignore_range_check_io"))
+            args.logrows = int(logrows or need(fixed, "min_logrows"))
+        return args
+
+    if not run(lambda: ezkl.gen_settings(model, p("settings.json"), py_run_args=run_args())):
         raise WorkerError("ezkl", "gen_settings failed")
-    if not run(lambda: ezkl.calibrate_settings(calibration, model, p("settings.json"), "resources")):
-        raise WorkerError("ezkl", "calibrate_settings failed")
+    if fixed is None:
+        if not run(lambda: ezkl.calibrate_settings(calibration, model, p("settings.json"), "resources")):
+            raise WorkerError("ezkl", "calibrate_settings failed")
+    else:
+        # The smallest logrows that holds the circuit's rows and halo2's blinding rows.
+        rows = json.load(open(p("settings.json")))["num_rows"]
+        logrows = max(int(fixed["min_logrows"]), (rows + 16).bit_length())
+        if logrows != int(fixed["min_logrows"]):
+            if not run(lambda: ezkl.gen_settings(model, p("settings.json"), py_run_args=run_args(logrows))):
+                raise WorkerError("ezkl", "gen_settings failed")
+        if json.load(open(p("settings.json")))["required_lookups"]:
+            raise WorkerError("ezkl", "the fixed run arguments left a lookup in the circuit")
     if not run(lambda: ezkl.compile_circuit(model, p("model.compiled"), p("settings.json"))):
         raise WorkerError("ezkl", "compile_circuit failed")
     settings = json.load(open(p("settings.json")))
@@ -133,6 +157,7 @@ def setup(params):
         "input_scale": settings["run_args"]["input_scale"],
         "output_scale": settings["model_output_scales"][0],
         "pk_bytes": os.path.getsize(p("pk.key")),
+        "num_rows": settings.get("num_rows"),
         "timings": timings,
     }
 
@@ -180,7 +205,36 @@ def verify(params):
     return {"valid": bool(ok), "verify_seconds": time.perf_counter() - t}
 
 
-METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify}
+def reusable(params):
+    """ezkl's reusable verifier for a set-up circuit: the shared contract, this circuit's verifying
+    key artifact (VKA) as 32-byte words for `registerVka`, and the `verifyProof` calldata of one
+    proof against it."""
+    ping(params)
+    d = need(params, "dir")
+    srs = must_exist(need(params, "srs"), "SRS")
+    proof = must_exist(need(params, "proof"), "proof")
+    settings = must_exist(os.path.join(d, "settings.json"), "circuit settings")
+    vk = must_exist(os.path.join(d, "vk.key"), "verifying key")
+    sol, abi, vka = (os.path.join(d, n) for n in ("VerifierReusable.sol", "VerifierReusable.abi.json", "vka.bin"))
+    if not run(lambda: ezkl.create_evm_verifier(vk, settings, sol, abi, srs_path=srs, reusable=True)):
+        raise WorkerError("ezkl", "create_evm_verifier (reusable) failed")
+    if not run(lambda: ezkl.create_evm_vka(vk, settings, vka, srs_path=srs)):
+        raise WorkerError("ezkl", "create_evm_vka failed")
+    raw = open(vka, "rb").read()
+    # The artifact is a length-prefixed (u64, little-endian) list of 32-byte words.
+    count = int.from_bytes(raw[:8], "little")
+    words = raw[8:]
+    if len(words) != 32 * count:
+        raise WorkerError("ezkl", f"unexpected VKA layout: {len(raw)} bytes for {count} words")
+    calldata = run(lambda: ezkl.encode_evm_calldata(proof, os.path.join(d, "reusable.calldata"), vka_path=vka))
+    return {
+        "verifier_sol": sol,
+        "vka_words": ["0x" + words[i:i + 32].hex() for i in range(0, len(words), 32)],
+        "calldata_hex": "0x" + bytes(calldata).hex(),
+    }
+
+
+METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify, "reusable": reusable}
 
 
 def main():

@@ -48,8 +48,9 @@ enum Command {
     /// Backtest of the models and parameter policies on the ETH-B history: walk-forward
     /// evaluation, policy replay, stress scenarios; writes report.html and metrics.json.
     Backtest(backtest::BacktestArgs),
-    /// Benchmarks: `zkrisk bench train` times training and scoring; `zkrisk bench backtest` the
-    /// policy replay beside pandas.
+    /// Benchmarks: `zkrisk bench train` times training and scoring; `zkrisk bench prove` the epoch
+    /// proof per circuit configuration (prove time, proving key, gas on anvil); `zkrisk bench
+    /// backtest` the policy replay beside pandas.
     Bench(train::BenchArgs),
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
@@ -310,7 +311,7 @@ async fn main() {
         Command::Risk(args) => risk::risk(cli.root, args),
         Command::Train(args) => train::train(&cli.root, args),
         Command::Backtest(args) => backtest::backtest(&cli.root, args),
-        Command::Bench(args) => train::bench(&cli.root, args),
+        Command::Bench(args) => train::bench(&cli.root, args).await,
         Command::Aave { command: AaveCommand::Deploy { rpc, out, private_key_env } } => {
             aave_deploy(cli.root, &rpc, out, private_key_env).await
         }

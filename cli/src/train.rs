@@ -41,6 +41,22 @@ pub(crate) struct BenchArgs {
 enum BenchWhat {
     /// Training time of the 7-day models and scoring throughput (accounts per second).
     Train,
+    /// Epoch proofs: for each circuit configuration, logrows, proving key, prove and verify
+    /// seconds, calldata and gas of the verifier on anvil.
+    Prove {
+        /// Print one JSON object per configuration, one per line, instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Proofs per configuration (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Only these configurations (comma-separated names; default: all).
+        #[arg(long, value_delimiter = ',')]
+        configs: Vec<String>,
+        /// Where the circuits are set up [default: <root>/.zkrisk/bench-prove].
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
     /// Account-steps per second of the policy replay, beside the same replay in pandas.
     Backtest {
         /// Python interpreter with pandas [default: ~/.cache/zkrisk/bench-venv/bin/python if it
@@ -470,9 +486,14 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
 }
 
 /// `zkrisk bench train`.
-pub(crate) fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
-    if let BenchWhat::Backtest { python } = &args.what {
-        return crate::backtest::bench(root, python.as_deref());
+pub(crate) async fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
+    match &args.what {
+        BenchWhat::Backtest { python } => return crate::backtest::bench(root, python.as_deref()),
+        BenchWhat::Prove { json, runs, configs, work_dir } => {
+            let work = work_dir.clone().unwrap_or_else(|| root.join(".zkrisk/bench-prove"));
+            return bench_prove(root, &work, *json, *runs, configs).await;
+        }
+        BenchWhat::Train => {}
     }
     let m = load(root)?;
     let names: Vec<&str> = MODEL_FEATURES.to_vec();
@@ -534,5 +555,108 @@ pub(crate) fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
         "score: logistic {logistic_rate:.0} accounts/s, MLP {mlp_rate:.0} accounts/s, MLP via ONNX (tract, batch {BATCH}) {onnx_rate:.0} accounts/s"
     );
     println!("{out}");
+    Ok(())
+}
+
+/// `zkrisk bench prove`: the 7-day logistic model of the last fold, proven on the most recent
+/// vault-days of the shipped Maker data.
+async fn bench_prove(
+    root: &Path,
+    work: &Path,
+    json: bool,
+    runs: usize,
+    names: &[String],
+) -> eyre::Result<()> {
+    use zkrisk_oracle::bench::{self, CONFIGS};
+    let configs: Vec<_> = if names.is_empty() {
+        CONFIGS.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                CONFIGS.iter().find(|c| c.name == n).copied().ok_or_else(|| {
+                    let all: Vec<_> = CONFIGS.iter().map(|c| c.name).collect();
+                    eyre::eyre!("--configs: no configuration `{n}` (known: {})", all.join(", "))
+                })
+            })
+            .collect::<eyre::Result<_>>()?
+    };
+    if runs == 0 {
+        eyre::bail!("--runs must be at least 1");
+    }
+    let m = load(root)?;
+    let names: Vec<&str> = MODEL_FEATURES.to_vec();
+    let (lp, _) = params()?;
+    let h = &HORIZONS[1];
+    let wf = walk(&m, &names, h);
+    let (_, idx) = wf.widen_validation(final_fold(&wf));
+    let y = &m.labels[h.label];
+    let y_tr: Vec<bool> = idx.train.iter().map(|i| y[*i]).collect();
+    let owned: Vec<String> = names.iter().map(|s| (*s).to_string()).collect();
+    let model = zkrisk_models::LogisticModel::fit(&rows(&m, &idx.train), &y_tr, owned, &lp)?;
+    let largest = configs.iter().map(|c| c.batch).max().unwrap_or(0);
+    // The most recent vault-days, latest first.
+    let mut recent: Vec<usize> = (0..m.rows).collect();
+    recent.sort_by_key(|i| std::cmp::Reverse(m.dates[*i]));
+    recent.truncate(largest);
+    let cols = names.len();
+    let calibration =
+        rows(&m, &zkrisk_oracle::prover::calibration_batch(&m.values, cols, &idx.train, largest));
+    let input =
+        bench::BenchInput { model: &model, rows: &rows(&m, &recent), calibration: &calibration };
+    let progress = |s: &str| tracing::info!("{s}");
+    let figures = bench::prove(root, work, &input, &configs, runs, &progress).await?;
+    if json {
+        for f in &figures {
+            println!("{}", serde_json::to_string(f)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<14} {:>5} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "config",
+        "batch",
+        "logrows",
+        "pk MB",
+        "prove s",
+        "verify s",
+        "calldata",
+        "tx gas",
+        "exec gas",
+        "gas/score",
+        "runtime B",
+        "max err"
+    );
+    for f in &figures {
+        println!(
+            "{:<14} {:>5} {:>7} {:>10.1} {:>9.3} {:>8.3} {:>9} {:>8} {:>9} {:>9.0} {:>9} {:>8.1e}",
+            f.config,
+            f.batch,
+            f.logrows,
+            f.pk_bytes as f64 / 1e6,
+            f.prove_seconds_median,
+            f.verify_seconds,
+            f.calldata_bytes,
+            f.verify_gas,
+            f.verify_execution_gas,
+            f.verify_gas_per_score,
+            f.verifier_runtime_bytes,
+            f.max_abs_error
+        );
+    }
+    for f in &figures {
+        if let Some(r) = &f.reusable {
+            println!(
+                "{:<14} reusable verifier + VKA: tx gas {}, exec gas {} ({:.0}/score), calldata {} B, VKA registration {} gas once, runtime {} B",
+                f.config,
+                r.verify_gas,
+                r.verify_execution_gas,
+                r.verify_execution_gas as f64 / f.batch as f64,
+                r.calldata_bytes,
+                r.register_gas,
+                r.verifier_runtime_bytes
+            );
+        }
+    }
     Ok(())
 }

@@ -63,6 +63,7 @@ mod bindings {
         error InvalidProof();
         error ParamsMismatch(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus);
         error OutputScaleTooLarge(uint8 outputScaleBits);
+        error NotAFieldElement(uint256 value);
         error EmptyScores();
         error NotRiskOracle();
         error NotGuardian();
@@ -99,10 +100,12 @@ mod bindings {
     contract RiskOracle {
         /// How a model's public instances are laid out.
         enum InstanceLayout {
-            /// The public instances are the scores (today's circuits).
+            /// The public instances are the scores (the sigmoid inside the circuit).
             ScoresOnly,
-            /// Instance 0 is the collateral price, then the scores (issue 9).
-            PriceThenScores
+            /// Instance 0 is the collateral price, then the scores.
+            PriceThenScores,
+            /// The public instances are logits; the oracle applies the logistic link.
+            Logits
         }
         /// A registered model.
         struct Model {
@@ -515,6 +518,16 @@ pub struct StackConfig {
     pub timelock_delay: u64,
     /// The steward's bounds ([`aave_production_bounds`] unless a test needs others).
     pub bounds: [AaveRiskSteward::Bound; 5],
+    /// How the model's verifier lays out its public instances.
+    pub layout: RiskOracle::InstanceLayout,
+}
+
+/// The oracle's instance layout for a circuit whose outputs are read through `link`.
+pub const fn layout_for(link: zkrisk_models::policy::Link) -> RiskOracle::InstanceLayout {
+    match link {
+        zkrisk_models::policy::Link::Identity => RiskOracle::InstanceLayout::ScoresOnly,
+        zkrisk_models::policy::Link::Logistic => RiskOracle::InstanceLayout::Logits,
+    }
 }
 
 impl StackConfig {
@@ -542,6 +555,7 @@ impl StackConfig {
             execution_delay: 3_600,
             timelock_delay: 2 * 86_400,
             bounds: aave_production_bounds(),
+            layout: RiskOracle::InstanceLayout::ScoresOnly,
         }
     }
 }
@@ -668,7 +682,7 @@ pub async fn deploy_oracle(
         outputScaleBits: cfg.output_scale_bits,
         batchSize: cfg.batch_size,
         horizon: cfg.horizon,
-        layout: RiskOracle::InstanceLayout::ScoresOnly,
+        layout: cfg.layout,
         active: false,
     };
     let market = RiskOracle::MarketConfig {
@@ -788,18 +802,20 @@ pub struct UpdateContext {
 /// The steward's `KEEP_CURRENT`: an update leaves the cap as it is.
 pub const KEEP_CURRENT_CAP: u64 = u64::MAX;
 
-/// The update of `market` for one epoch: the proven scores (fixed point with `bits` fractional
-/// bits, in the proof's output order), the LTV, LT and bonus [`zkrisk_models::policy::apply`]
-/// gives for them (which `RiskOracle` recomputes and requires), caps left as they are.
+/// The update of `market` for one epoch: the proof's outputs (fixed point with `bits` fractional
+/// bits, in the proof's order; probabilities or logits as `link` says), the LTV, LT and bonus
+/// [`zkrisk_models::policy::apply_outputs`] gives for them (which `RiskOracle` recomputes and
+/// requires), caps left as they are.
 pub fn update_for(
     market: Address,
     epoch: u64,
     data_timestamp: u64,
-    scores: &[u64],
+    outputs: &[U256],
     bits: u8,
+    link: zkrisk_models::policy::Link,
     ctx: &UpdateContext,
 ) -> Result<RiskOracle::Update> {
-    let out = zkrisk_models::policy::apply(scores, bits)?;
+    let out = zkrisk_models::policy::apply_outputs(outputs, bits, link)?;
     let valid_until = alloy::primitives::aliases::U40::try_from(ctx.valid_until)
         .map_err(|_| Error::Rpc(format!("valid_until {} does not fit 40 bits", ctx.valid_until)))?;
     Ok(RiskOracle::Update {
@@ -810,7 +826,7 @@ pub fn update_for(
         dataBlock: ctx.data_block,
         validUntil: valid_until,
         collateralPrice: ctx.collateral_price,
-        scores: scores.iter().map(|s| U256::from(*s)).collect(),
+        scores: outputs.to_vec(),
         params: RiskOracle::Params {
             ltv: out.params.ltv,
             liquidationThreshold: out.params.liquidation_threshold,

@@ -143,7 +143,7 @@ pub struct ProofSection {
     pub logrows: u32,
     /// Proving key size.
     pub pk_bytes: u64,
-    /// Fractional bits of the outputs.
+    /// Fractional bits of the outputs (the proven logits).
     pub output_scale_bits: u32,
     /// Proof size.
     pub proof_bytes: usize,
@@ -151,9 +151,9 @@ pub struct ProofSection {
     pub srs: String,
     /// Whether this run reused a cached circuit.
     pub circuit_cached: bool,
-    /// max |native − ONNX(tract)| over the batch.
+    /// max |native − σ(ONNX logit, tract)| over the batch.
     pub onnx_max_abs_error: f64,
-    /// max |native − proven output| over the batch.
+    /// max |native − σ(proven logit)| over the batch (the oracle's link, rounded up to 2^-32).
     pub proof_max_abs_error: f64,
 }
 
@@ -241,10 +241,6 @@ fn day_string(day: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn u256_to_u64(v: U256) -> Result<u64> {
-    u64::try_from(v).map_err(|_| Error::Demo(format!("proof output {v} is not a small integer")))
-}
-
 /// Runs the demo. Progress goes to `tracing` at info level.
 pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let steps = 8;
@@ -302,11 +298,17 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let max_p = native.iter().copied().fold(0.0, f64::max);
     info!(date = %day_string(last_day), vaults = cfg.batch, mean_probability = mean_p, "epoch scored");
 
-    step(4, "exporting ONNX (standardisation inside the graph) and checking it with tract");
-    let onnx_bytes = onnx::export(&model, cfg.batch)?;
+    step(4, "exporting the logit as ONNX (standardisation folded in) and checking it with tract");
+    let kind = prover::CircuitKind::EPOCH;
+    let link = kind.link();
+    let onnx_bytes = onnx::export_logit(&model, cfg.batch)?;
     let runner = onnx::OnnxRunner::load(&onnx_bytes, cfg.batch, cols)?;
     let via_onnx = runner.run(&x)?;
-    let onnx_err = native.iter().zip(&via_onnx).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let onnx_err = native
+        .iter()
+        .zip(&via_onnx)
+        .map(|(p, z)| (p - 1.0 / (1.0 + (-z).exp())).abs())
+        .fold(0.0, f64::max);
     if onnx_err > 1e-4 {
         return Err(Error::Demo(format!("ONNX graph differs from the model by {onnx_err}")));
     }
@@ -322,9 +324,14 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let mut wcfg = WorkerConfig::in_project(&cfg.root);
     wcfg.log = Some(cfg.work_dir.join("prover-worker.log"));
     let mut worker = EzklWorker::start(wcfg).await?;
-    let (circuit, cached) =
-        prover::cached_circuit(&mut worker, &cfg.work_dir, &onnx_bytes, calibration.as_bytes())
-            .await?;
+    let (circuit, cached) = prover::cached_circuit(
+        &mut worker,
+        &cfg.work_dir,
+        &onnx_bytes,
+        calibration.as_bytes(),
+        kind,
+    )
+    .await?;
     info!(logrows = circuit.logrows, pk_bytes = circuit.pk_bytes, cached, srs = %circuit.srs_kind,
         "circuit ready (local SRS: NOT a trusted setup)");
     let run_dir = cfg.work_dir.join("runs").join(format!("epoch-{}", last_day + 1));
@@ -337,8 +344,9 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     info!(prove_seconds = proof.prove_seconds, verified_offchain, "batch proven");
     let bits = u8::try_from(circuit.output_scale)
         .map_err(|_| Error::Demo(format!("output scale {} too large", circuit.output_scale)))?;
-    let scores: Vec<u64> =
-        proof.instances.iter().map(|v| u256_to_u64(*v)).collect::<Result<_>>()?;
+    // The proof's outputs are logits; the oracle reads them through the logistic link.
+    let scores = proof.instances.clone();
+    let (probabilities, prob_bits) = policy::probabilities(&scores, bits, link)?;
     if scores.len() != cfg.batch {
         return Err(Error::Demo(format!(
             "proof has {} outputs, expected {}",
@@ -346,9 +354,12 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             cfg.batch
         )));
     }
-    let one = (1u64 << bits) as f64;
-    let proof_err =
-        native.iter().zip(&scores).map(|(p, s)| (p - *s as f64 / one).abs()).fold(0.0, f64::max);
+    let one = (1u64 << prob_bits) as f64;
+    let proof_err = native
+        .iter()
+        .zip(&probabilities)
+        .map(|(p, s)| (p - *s as f64 / one).abs())
+        .fold(0.0, f64::max);
 
     step(6, "starting anvil and deploying the verifier, Aave v3, the risk steward and RiskOracle");
     let epoch = (last_day + 1) as u64;
@@ -362,6 +373,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         INITIAL_PARAMS,
     );
     stack.feature_schema_hash = keccak256(features.join(",").as_bytes());
+    stack.layout = chain::layout_for(link);
     stack.horizon = cfg.horizon_days * DAY as u32;
     // The deployment waits out the oracle's governance timelock on anvil's clock: start the chain that
     // much earlier, so that the clock reads an hour after the data day when the keeper submits.
@@ -396,8 +408,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             valid_until: data_ts + DAY as u64,
             collateral_price: chain::aggregator_price(&provider, deployment.price_source).await?,
         };
-        let update = chain::update_for(asset, epoch, data_ts, &scores, bits, &ctx)?;
-        let rule = policy::apply(&scores, bits)?;
+        let update = chain::update_for(asset, epoch, data_ts, &scores, bits, link, &ctx)?;
+        let rule = policy::apply_outputs(&scores, bits, link)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
         // The steward applies the queued update once its execution delay has passed.
@@ -414,11 +426,12 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let mut flipped = proof.proof.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x01;
-        let next = chain::update_for(asset, epoch + 1, data_ts + 60, &scores, bits, &ctx)?;
+        let next = chain::update_for(asset, epoch + 1, data_ts + 60, &scores, bits, link, &ctx)?;
         let proof_flip = describe(client.check(&next, &flipped).await);
         let mut bumped = scores.clone();
-        bumped[0] += 1;
-        let bumped_update = chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits, &ctx)?;
+        bumped[0] += U256::from(1);
+        let bumped_update =
+            chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits, link, &ctx)?;
         let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
         let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
         Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, applied, verified, rejected, proof_flip, score_bump))

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod aave;
+pub mod bench;
 pub mod chain;
 pub mod demo;
 mod error;

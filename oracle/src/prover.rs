@@ -33,6 +33,61 @@ pub enum Srs {
     File(PathBuf),
 }
 
+/// How ezkl lays a model out as a circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitKind {
+    /// ezkl calibrates the scales and lookup ranges on the calibration data ("resources"); a graph
+    /// with a sigmoid then carries its lookup table. For [`zkrisk_models::onnx::export`] graphs
+    /// (probabilities out, the oracle's `ScoresOnly` layout).
+    Calibrated,
+    /// Fixed scales, no rescaling after the product and no lookup table: for
+    /// [`zkrisk_models::onnx::export_logit`] graphs (logits out, the oracle's `Logits` layout, the
+    /// link applied outside the circuit). The setup fails if a lookup is left.
+    Linear {
+        /// Fractional bits of the inputs.
+        input_scale: u32,
+        /// Fractional bits of the weights; the logits carry `input_scale + param_scale`.
+        param_scale: u32,
+        /// Advice columns per block (1 gives the fewest commitments, so the cheapest verifier).
+        num_inner_cols: u32,
+        /// The smallest logrows to use; raised to fit the circuit's rows.
+        min_logrows: u32,
+    },
+}
+
+impl CircuitKind {
+    /// The configuration the keeper and the demo prove with: logits at 2^-28 from inputs and weights
+    /// at 2^-14, one column per block (measured by `zkrisk bench prove`, docs/proving.md).
+    pub const EPOCH: Self =
+        Self::Linear { input_scale: 14, param_scale: 14, num_inner_cols: 1, min_logrows: 10 };
+
+    /// How the oracle reads this circuit's outputs.
+    pub const fn link(&self) -> zkrisk_models::policy::Link {
+        match self {
+            Self::Calibrated => zkrisk_models::policy::Link::Identity,
+            Self::Linear { .. } => zkrisk_models::policy::Link::Logistic,
+        }
+    }
+
+    fn run_args(&self) -> Value {
+        match self {
+            Self::Calibrated => Value::Null,
+            Self::Linear { input_scale, param_scale, num_inner_cols, min_logrows } => json!({
+                "input_scale": input_scale,
+                "param_scale": param_scale,
+                "num_inner_cols": num_inner_cols,
+                "min_logrows": min_logrows,
+                // Never rebase: the product's scale stays below 10 × the input scale.
+                "scale_rebase_multiplier": 10,
+                // The inputs are private witnesses and the outputs public: range checks on them
+                // would add a table and bind nothing the proof does not already.
+                "ignore_range_check_io": true,
+            }),
+        }
+    }
+}
+
 /// What [`Prover::setup`] needs: a model graph and data to calibrate its fixed-point scales.
 #[derive(Debug, Clone)]
 pub struct SetupRequest {
@@ -44,6 +99,8 @@ pub struct SetupRequest {
     pub dir: PathBuf,
     /// The SRS to use.
     pub srs: Srs,
+    /// How the circuit is laid out.
+    pub kind: CircuitKind,
 }
 
 /// A circuit ready to prove: where its artifacts are and the numbers that matter on-chain.
@@ -65,6 +122,13 @@ pub struct Circuit {
     pub output_scale: u32,
     /// Size of the proving key in bytes.
     pub pk_bytes: u64,
+    /// How the circuit was laid out (and so how its outputs are read).
+    #[serde(default = "calibrated")]
+    pub kind: CircuitKind,
+}
+
+const fn calibrated() -> CircuitKind {
+    CircuitKind::Calibrated
 }
 
 impl Circuit {
@@ -123,7 +187,8 @@ pub fn calibration_batch(values: &[f64], cols: usize, train: &[usize], batch: us
 }
 
 /// Sets the circuit of `onnx_bytes` up under `work_dir/circuits/<hash>`, or reuses the one cached
-/// there for the same graph, calibration data and ezkl version (local SRS: not a trusted setup).
+/// there for the same graph, calibration data, circuit kind and ezkl version (local SRS: not a
+/// trusted setup).
 ///
 /// # Errors
 /// The worker's, and I/O errors.
@@ -132,11 +197,15 @@ pub async fn cached_circuit(
     work_dir: &Path,
     onnx_bytes: &[u8],
     calibration: &[u8],
+    kind: CircuitKind,
 ) -> Result<(Circuit, bool)> {
     let mut h = Sha256::new();
     h.update(onnx_bytes);
     h.update(calibration);
     h.update(worker.version().as_bytes());
+    if kind != CircuitKind::Calibrated {
+        h.update(kind.run_args().to_string().as_bytes());
+    }
     let key = hex::encode(&h.finalize()[..8]);
     let dir = work_dir.join("circuits").join(key);
     let manifest = dir.join("circuit.json");
@@ -160,6 +229,7 @@ pub async fn cached_circuit(
         calibration_data: scratch.join("calibration.json"),
         dir: scratch.clone(),
         srs: Srs::InsecureLocal,
+        kind,
     };
     let c = worker.setup(&req).await?.relocate(&dir);
     // The manifest goes in last, already naming the final paths: a directory without it is
@@ -221,6 +291,9 @@ pub struct WorkerConfig {
     pub prove_timeout: Duration,
     /// Timeout of `verify`.
     pub verify_timeout: Duration,
+    /// Ask ezkl for its ICICLE GPU path (`ENABLE_ICICLE_GPU=true`); the interpreter's ezkl must
+    /// be a GPU build and the machine must have a CUDA device.
+    pub gpu: bool,
 }
 
 impl WorkerConfig {
@@ -234,6 +307,7 @@ impl WorkerConfig {
             setup_timeout: Duration::from_secs(600),
             prove_timeout: Duration::from_secs(300),
             verify_timeout: Duration::from_secs(60),
+            gpu: false,
         }
     }
 }
@@ -297,7 +371,11 @@ impl EzklWorker {
             Some(path) => Stdio::from(std::fs::File::create(path).map_err(Error::io(path))?),
             None => Stdio::inherit(),
         };
-        let mut child = Command::new(&c.python)
+        let mut command = Command::new(&c.python);
+        if c.gpu {
+            command.env("ENABLE_ICICLE_GPU", "true");
+        }
+        let mut child = command
             .arg(&c.script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -400,6 +478,7 @@ impl Prover for EzklWorker {
             "calibration_data": path_str(&req.calibration_data)?,
             "dir": path_str(&req.dir)?,
             "srs": srs,
+            "run_args": req.kind.run_args(),
         });
         let timeout = self.config.setup_timeout;
         let r = self.call("setup", params, timeout).await?;
@@ -412,6 +491,7 @@ impl Prover for EzklWorker {
             input_scale: field(&r, "input_scale", "setup")?,
             output_scale: field(&r, "output_scale", "setup")?,
             pk_bytes: field(&r, "pk_bytes", "setup")?,
+            kind: req.kind,
         })
     }
 
@@ -458,6 +538,51 @@ impl Prover for EzklWorker {
     }
 }
 
+/// ezkl's reusable verifier for one circuit: deployed once for every circuit, each circuit's
+/// verifying key artifact registered in it.
+#[derive(Debug, Clone)]
+pub struct ReusableVerifier {
+    /// The shared `Halo2VerifierReusable` contract.
+    pub verifier_sol: PathBuf,
+    /// The circuit's verifying key artifact, as `registerVka(bytes32[])` takes it.
+    pub vka_words: Vec<alloy::primitives::B256>,
+    /// `verifyProof(proof, instances, vka)` calldata of the given proof.
+    pub calldata: Vec<u8>,
+}
+
+impl EzklWorker {
+    /// The reusable verifier, the circuit's VKA and the calldata that verifies `proof_path` with
+    /// them (ezkl marks its reusable verifier experimental).
+    ///
+    /// # Errors
+    /// The worker's, and a malformed answer.
+    pub async fn reusable_verifier(
+        &mut self,
+        circuit: &Circuit,
+        proof_path: &Path,
+    ) -> Result<ReusableVerifier> {
+        let params = json!({
+            "dir": path_str(&circuit.dir)?,
+            "srs": path_str(&circuit.srs)?,
+            "proof": path_str(proof_path)?,
+        });
+        let timeout = self.config.setup_timeout;
+        let r = self.call("reusable", params, timeout).await?;
+        let words: Vec<String> = field(&r, "vka_words", "reusable")?;
+        let vka_words = words
+            .iter()
+            .map(|w| w.parse().map_err(|e| Error::Protocol(format!("`reusable` word {w}: {e}"))))
+            .collect::<Result<_>>()?;
+        let calldata: String = field(&r, "calldata_hex", "reusable")?;
+        Ok(ReusableVerifier {
+            verifier_sol: field(&r, "verifier_sol", "reusable")?,
+            vka_words,
+            calldata: hex::decode(calldata.trim_start_matches("0x"))
+                .map_err(|e| Error::Protocol(format!("`reusable` calldata: {e}")))?,
+        })
+    }
+}
+
 /// Writes ezkl input JSON for one batch (row-major values, one model input).
 pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
     let body = json!({ "input_data": [values] });
@@ -496,6 +621,7 @@ mod tests {
             input_scale: 11,
             output_scale: 11,
             pk_bytes: 1,
+            kind: CircuitKind::Calibrated,
         };
         let moved = c.clone().relocate(Path::new("/a/final"));
         assert_eq!(moved.dir, Path::new("/a/final"));

@@ -2,6 +2,7 @@
 //! tools, the ezkl virtualenv, the contracts' build); `scripts/test.sh` runs it first.
 
 mod backtest;
+mod bench_prove;
 mod demo;
 mod ingest;
 mod keeper;

@@ -232,6 +232,29 @@ const fn default_batch() -> usize {
     64
 }
 
+/// Which hardware the prover runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProverBackend {
+    /// ezkl on the CPU (the `ezkl` wheel in `.venv`).
+    #[default]
+    Cpu,
+    /// ezkl's ICICLE GPU path (`ENABLE_ICICLE_GPU=true` for the worker): needs an interpreter whose
+    /// ezkl was built with GPU support (`prover.python`) and a CUDA device.
+    Gpu,
+}
+
+/// `[prover]`: the ezkl worker.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProverConfig {
+    /// Python interpreter whose environment holds ezkl (default: the project's
+    /// `.venv/bin/python`); relative paths are relative to the configuration file.
+    pub python: Option<PathBuf>,
+    /// `cpu` (default) or `gpu`.
+    pub backend: ProverBackend,
+}
+
 /// One `[[feed]]`: a model scoring some markets on a schedule.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -274,6 +297,9 @@ pub struct RawConfig {
     /// `[keeper]`.
     #[serde(default)]
     pub keeper: ServiceConfig,
+    /// `[prover]`.
+    #[serde(default)]
+    pub prover: ProverConfig,
     /// `[[feed]]` tables.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
@@ -320,6 +346,8 @@ pub struct KeeperConfig {
     pub listen: std::net::SocketAddr,
     /// `[keeper]`, with `work_dir` resolved like `store`.
     pub service: ServiceConfig,
+    /// `[prover]`, with `python` resolved like `store` (and checked to exist).
+    pub prover: ProverConfig,
     /// Feeds.
     pub feeds: Vec<FeedConfig>,
 }
@@ -501,6 +529,13 @@ fn check(
         ));
     }
     let service = ServiceConfig { work_dir: rel(&k.work_dir), ..k.clone() };
+    let python = raw.prover.python.as_deref().map(rel);
+    if let Some(p) = &python
+        && !p.is_file()
+    {
+        return Err(bad("prover.python", format!("{} does not exist", p.display())));
+    }
+    let prover = ProverConfig { python, backend: raw.prover.backend };
     let feeds = raw
         .feeds
         .into_iter()
@@ -520,6 +555,7 @@ fn check(
         store: rel(&raw.store.path),
         listen,
         service,
+        prover,
         feeds,
     })
 }
@@ -604,6 +640,8 @@ max_data_age_seconds = 3600
                 "chain.pool",
             ),
             ("[[feed]]", "[keeper]\npoll_seconds = 0\n\n[[feed]]", "keeper.poll_seconds"),
+            ("[[feed]]", "[prover]\npython = \"no/python\"\n\n[[feed]]", "prover.python"),
+            ("[[feed]]", "[prover]\nbackend = \"tpu\"\n\n[[feed]]", "backend"),
         ];
         for (from, to, key) in cases {
             let text = GOOD.replacen(from, to, 1);
@@ -611,6 +649,15 @@ max_data_age_seconds = 3600
             assert!(err.contains(key) && err.contains("keeper.toml"), "{key}: {err}");
             assert!(!err.contains("SECRET"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_prover_backend_is_configuration() {
+        assert_eq!(load_str(GOOD, ENV).unwrap().prover.backend, ProverBackend::Cpu);
+        let text = GOOD.replacen("[[feed]]", "[prover]\nbackend = \"gpu\"\n\n[[feed]]", 1);
+        let c = load_str(&text, ENV).unwrap();
+        assert_eq!(c.prover.backend, ProverBackend::Gpu);
+        assert_eq!(c.prover.python, None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use alloy::{
 };
 use tokio::sync::Mutex;
 use tracing::{debug, info, warn};
-use zkrisk_models::LogisticModel;
+use zkrisk_models::{LogisticModel, policy};
 use zkrisk_pipeline::{aave::store, features};
 
 use super::{
@@ -254,16 +254,14 @@ impl Pipeline for LivePipeline {
         let bits = u8::try_from(m.circuit.output_scale).map_err(|_| {
             Error::Keeper(format!("output scale {} too large", m.circuit.output_scale))
         })?;
-        let scores: Vec<u64> = proof
-            .instances
-            .iter()
-            .map(|v| u64::try_from(*v))
-            .collect::<Result<_, _>>()
-            .map_err(|_| Error::Keeper(format!("{feed}: a proof output is not a score")))?;
-        let one = (1u64 << bits) as f64;
+        let link = m.circuit.kind.link();
+        let scores = proof.instances.clone();
+        let (probabilities, prob_bits) = policy::probabilities(&scores, bits, link)
+            .map_err(|e| Error::Keeper(format!("{feed}: a proof output is not a score: {e}")))?;
+        let one = (1u64 << prob_bits) as f64;
         let err = native
             .iter()
-            .zip(&scores)
+            .zip(&probabilities)
             .map(|(p, s)| (p - *s as f64 / one).abs())
             .fold(0.0, f64::max);
         if err > 1e-2 {
@@ -276,8 +274,8 @@ impl Pipeline for LivePipeline {
             valid_until: timestamp + m.max_data_age.max(MIN_VALIDITY_SECONDS),
             collateral_price: chain::aggregator_price(&self.provider, m.price_source).await?,
         };
-        let update = chain::update_for(m.asset, epoch, timestamp, &scores, bits, &ctx)?;
-        let mean = scores.iter().sum::<u64>() as f64 / scores.len() as f64 / one;
+        let update = chain::update_for(m.asset, epoch, timestamp, &scores, bits, link, &ctx)?;
+        let mean = probabilities.iter().sum::<u64>() as f64 / probabilities.len() as f64 / one;
         info!(
             feed,
             epoch,

@@ -60,7 +60,7 @@ use super::{
 };
 use crate::{
     Error,
-    chain::{RiskOracle, revert_error},
+    chain::{self, RiskOracle, revert_error},
     ingest::redact_url,
     prover::{self, EzklWorker, WorkerConfig},
     solc,
@@ -127,9 +127,11 @@ pub fn calibration_input(
     Ok(serde_json::json!({ "input_data": [x] }).to_string())
 }
 
-/// The circuit of a feed: `model` exported to ONNX with a batch dimension of `batch`, calibrated
-/// on [`calibration_input`] of `calibration`, set up under `work_dir/circuits/` or reused from
-/// there. The verifier to register for the feed is the circuit's `verifier_sol`.
+/// The circuit of a feed: `model`'s logit exported to ONNX with a batch dimension of `batch`
+/// ([`onnx::export_logit`]), laid out as [`prover::CircuitKind::EPOCH`] (no lookup; the oracle
+/// applies the link, `Logits` layout), set up under `work_dir/circuits/` or reused from there.
+/// [`calibration_input`] of `calibration` is kept with it as the reference batch. The verifier to
+/// register for the feed is the circuit's `verifier_sol`.
 ///
 /// # Errors
 /// The model's export errors and the worker's.
@@ -140,9 +142,10 @@ pub async fn feed_circuit(
     batch: usize,
     calibration: &std::path::Path,
 ) -> Result<(prover::Circuit, bool), Error> {
-    let onnx_bytes = onnx::export(model, batch)?;
+    let onnx_bytes = onnx::export_logit(model, batch)?;
     let calibration = calibration_input(calibration, model.features.len(), batch)?;
-    prover::cached_circuit(worker, work_dir, &onnx_bytes, calibration.as_bytes()).await
+    let kind = prover::CircuitKind::EPOCH;
+    prover::cached_circuit(worker, work_dir, &onnx_bytes, calibration.as_bytes(), kind).await
 }
 
 /// The wallet of the configuration.
@@ -236,6 +239,10 @@ async fn start(
     std::fs::create_dir_all(work).map_err(Error::io(work))?;
     let mut wcfg = WorkerConfig::in_project(&opts.root);
     wcfg.log = Some(work.join("prover-worker.log"));
+    if let Some(python) = &cfg.prover.python {
+        wcfg.python = python.clone();
+    }
+    wcfg.gpu = cfg.prover.backend == super::config::ProverBackend::Gpu;
     let mut worker = EzklWorker::start(wcfg.clone()).await?;
 
     let head = provider.get_block_number().await.map_err(rpc_err("head"))?;
@@ -278,17 +285,20 @@ async fn start(
         }
         if usize::from(registered.batchSize) != f.batch
             || u32::from(registered.outputScaleBits) != circuit.output_scale
+            || registered.layout != chain::layout_for(circuit.kind.link())
         {
             return Err(input(
                 &key("batch"),
                 path,
                 format!(
-                    "model {} is registered with batch {} and {} output bits; this circuit has batch {} and {} bits",
+                    "model {} is registered with batch {}, {} output bits and layout {:?}; this circuit has batch {}, {} bits and layout {:?}",
                     f.model_id,
                     registered.batchSize,
                     registered.outputScaleBits,
+                    registered.layout,
                     f.batch,
-                    circuit.output_scale
+                    circuit.output_scale,
+                    chain::layout_for(circuit.kind.link())
                 ),
             ));
         }

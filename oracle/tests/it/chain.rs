@@ -46,7 +46,8 @@ fn update(
     scores: &[u64],
     ctx: &chain::UpdateContext,
 ) -> RiskOracle::Update {
-    chain::update_for(asset, epoch, data_ts, scores, f.bits, ctx).unwrap()
+    let outputs: Vec<U256> = scores.iter().map(|s| U256::from(*s)).collect();
+    chain::update_for(asset, epoch, data_ts, &outputs, f.bits, policy::Link::Identity, ctx).unwrap()
 }
 
 fn reverted_with(r: zkrisk_oracle::Result<impl std::fmt::Debug>, name: &str) {

@@ -1,5 +1,7 @@
 //! Fidelity of the proven liquidation models: native (f64), ONNX (tract, f32) and ezkl (quantized,
-//! inside the proof) outputs on a hold-out batch of real Maker vault-days agree to 1e-3.
+//! inside the proof) outputs on a hold-out batch of real Maker vault-days agree to 1e-3. The
+//! logistic model is proven twice: with the sigmoid in the circuit, and as the epoch circuit
+//! (the logit only, [`CircuitKind::EPOCH`]) read through the oracle's link.
 
 use std::path::Path;
 
@@ -7,8 +9,10 @@ use zkrisk_backtest::{
     WalkForward,
     walk_forward::{Fold, liquidation_params},
 };
-use zkrisk_models::onnx;
-use zkrisk_oracle::prover::{self, EzklWorker, Prover, SetupRequest, Srs, WorkerConfig};
+use zkrisk_models::{onnx, policy};
+use zkrisk_oracle::prover::{
+    self, CircuitKind, EzklWorker, Prover, SetupRequest, Srs, WorkerConfig,
+};
 use zkrisk_pipeline::features::{self, MODEL_FEATURES};
 
 use crate::root;
@@ -22,13 +26,15 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
 }
 
-/// Proves `onnx_bytes` on `x` and returns the proven outputs as probabilities.
+/// Proves `onnx_bytes` on `x` and returns the proven outputs as probabilities (read through the
+/// circuit's link, as the oracle reads them).
 async fn prove(
     worker: &mut EzklWorker,
     dir: &Path,
     onnx_bytes: &[u8],
     calibration: &[f64],
     x: &[f64],
+    kind: CircuitKind,
 ) -> Vec<f64> {
     std::fs::write(dir.join("model.onnx"), onnx_bytes).unwrap();
     let calib = serde_json::json!({ "input_data": [calibration] }).to_string();
@@ -38,14 +44,17 @@ async fn prove(
         calibration_data: dir.join("calibration.json"),
         dir: dir.to_path_buf(),
         srs: Srs::InsecureLocal,
+        kind,
     };
     let circuit = worker.setup(&req).await.unwrap();
     prover::write_input(&dir.join("input.json"), x).unwrap();
     let proof =
         worker.prove(&circuit, &dir.join("input.json"), &dir.join("proof.json")).await.unwrap();
     assert!(worker.verify(&circuit, &proof.proof_path).await.unwrap());
-    let one = (1u128 << circuit.output_scale) as f64;
-    proof.instances.iter().map(|v| u128::try_from(*v).unwrap() as f64 / one).collect()
+    let bits = u8::try_from(circuit.output_scale).unwrap();
+    let (p, bits) = policy::probabilities(&proof.instances, bits, kind.link()).unwrap();
+    let one = (1u128 << bits) as f64;
+    p.iter().map(|v| *v as f64 / one).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,22 +103,32 @@ async fn proven_mlp_and_logistic_match_native_and_onnx_within_1e_3() {
     let mut worker = EzklWorker::start(WorkerConfig::in_project(&root)).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
-    for (name, native, bytes) in [
+    let sigma = |z: Vec<f64>| z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect::<Vec<_>>();
+    for (name, native, bytes, kind) in [
         (
             "mlp",
             fitted.mlp.predict_proba(&x).unwrap(),
             onnx::export_mlp(&fitted.mlp, BATCH).unwrap(),
+            CircuitKind::Calibrated,
         ),
         (
             "logistic",
             fitted.logistic.predict_proba(&x).unwrap(),
             onnx::export(&fitted.logistic, BATCH).unwrap(),
+            CircuitKind::Calibrated,
+        ),
+        (
+            "logistic logit (epoch circuit)",
+            fitted.logistic.predict_proba(&x).unwrap(),
+            onnx::export_logit(&fitted.logistic, BATCH).unwrap(),
+            CircuitKind::EPOCH,
         ),
     ] {
-        let via_onnx = onnx::OnnxRunner::load(&bytes, BATCH, cols).unwrap().run(&x).unwrap();
-        let dir = work.path().join(name);
+        let graph = onnx::OnnxRunner::load(&bytes, BATCH, cols).unwrap().run(&x).unwrap();
+        let via_onnx = if kind == CircuitKind::EPOCH { sigma(graph) } else { graph };
+        let dir = work.path().join(name.replace(' ', "_"));
         std::fs::create_dir_all(&dir).unwrap();
-        let proven = prove(&mut worker, &dir, &bytes, &calibration, &x).await;
+        let proven = prove(&mut worker, &dir, &bytes, &calibration, &x, kind).await;
         let (onnx_err, ezkl_err) = (max_diff(&native, &via_onnx), max_diff(&native, &proven));
         let max_p = native.iter().copied().fold(0.0, f64::max);
         eprintln!(

@@ -84,6 +84,7 @@ async fn the_real_worker_names_a_missing_artifact() {
         input_scale: 11,
         output_scale: 11,
         pk_bytes: 0,
+        kind: zkrisk_oracle::prover::CircuitKind::Calibrated,
     };
     let input = dir.path().join("input.json");
     std::fs::write(&input, r#"{"input_data": [[1.0]]}"#).unwrap();
