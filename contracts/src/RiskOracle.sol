@@ -43,9 +43,9 @@ interface IAggregatorV3 {
 ///        moves Aave itself, so binding to it adds no new trust.
 ///      - Steward: immutable and trusted not to call back (it reads only Aave's data provider).
 ///
-///      Input binding today and with issue 9: the claimed `collateralPrice` is always compared with the
-///      aggregator at submission. For a `ScoresOnly` model the proof says nothing about that price (the
-///      check only stops an update computed at a far-off price); for a `PriceThenScores` model the
+///      Input binding: the claimed `collateralPrice` is always compared with the aggregator at
+///      submission. For a `ScoresOnly` or `Logits` model (the epoch circuit) the proof says nothing about
+///      that price (the check only stops an update computed at a far-off price); for a `PriceThenScores` model the
 ///      oracle passes the price as public instance 0, so the proof binds the inputs to it and the
 ///      tolerance check binds it to the chain. Registering such a model is all it takes.
 contract RiskOracle is IRiskOracle, Ownable2Step {

@@ -168,7 +168,7 @@ contract RiskOracleTest is BaseTest {
         _expectSubmitRevert(_updateOf(market, 2), fixtureProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
-    /// @notice Issue 9's layout: the verifier sees the claimed price as instance 0, then the scores. A
+    /// @notice The price-binding layout: the verifier sees the claimed price as instance 0, then the scores. A
     ///         verifier that accepts exactly those instances accepts the update; the same proof with
     ///         another claimed price (still within the tolerance) is rejected.
     function test_submit_priceThenScoresLayoutBindsThePrice() public {

@@ -13,14 +13,15 @@ pragma solidity ^0.8.20;
 ///        verifier's verifying key) on SOME private inputs of the batch's shape; with a model whose
 ///        layout is `PriceThenScores`, also that those inputs were computed at the collateral price the
 ///        update claims (the circuit exposes it as public instance 0).
-///      - Checked on-chain: the scores are probabilities and are the proof's public instances (so they
-///        cannot differ); the LTV, LT and bonus are `RiskRule`'s output for them; the epoch moves
+///      - Checked on-chain: the scores are probabilities (or, for a `Logits` model, logits the oracle turns
+///        into probabilities with `Logistic.probabilityUp`) and are the proof's public instances (so they
+///        cannot differ); the LTV, LT and bonus are `RiskRule`'s output for the probabilities; the epoch moves
 ///        forward; the data time and block are not in the future and not older than the market's
 ///        `maxDataAge`; the model is registered, active and the one the market pins; the claimed
 ///        collateral price is within `priceToleranceBps` of the market's Chainlink-style aggregator
 ///        at submission (input binding).
-///      - NOT proven: that the private inputs are the chain's real positions at `dataBlock`. Until the
-///        circuit exposes the remaining chain-readable inputs as public instances (issue 9), that is
+///      - NOT proven: that the private inputs are the chain's real positions at `dataBlock`. Until a
+///        circuit exposes the chain-readable inputs as public instances (none does yet), that is
 ///        trusted to the keeper; the steward's bounds cap what a wrong input can do.
 ///      - Not proven either: the supply and borrow caps an update carries. They are keeper-chosen and
 ///        bounded by the steward only (relative bounds per delay window); `KEEP_CURRENT` leaves them.
