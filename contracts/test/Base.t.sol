@@ -126,6 +126,19 @@ abstract contract BaseTest is Test, Bounds {
         });
     }
 
+    /// @notice Submits as the keeper.
+    function _submit(IRiskOracle.Update memory update, bytes memory proof) internal {
+        vm.prank(keeper);
+        oracle.submit(update, proof);
+    }
+
+    /// @notice Submits as the keeper and expects the revert `err`.
+    function _expectSubmitRevert(IRiskOracle.Update memory update, bytes memory proof, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(keeper);
+        oracle.submit(update, proof);
+    }
+
     /// @dev Registers `m` as `modelId` and points `market` at it, through the timelock (warps TIMELOCK).
     function registerWithMarket(uint32 modelId, IRiskOracle.Model memory m, address market) internal {
         IRiskOracle.MarketConfig memory c = marketConfig();

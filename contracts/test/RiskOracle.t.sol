@@ -17,15 +17,17 @@ import {RiskOracle} from "../src/RiskOracle.sol";
 contract RiskOracleTest is BaseTest {
     /* ------------------------------------- helpers ------------------------------------- */
 
-    function _submit(IRiskOracle.Update memory update, bytes memory proof) internal {
-        vm.prank(keeper);
-        oracle.submit(update, proof);
-    }
-
-    function _expectSubmitRevert(IRiskOracle.Update memory update, bytes memory proof, bytes memory err) internal {
-        vm.expectRevert(err);
-        vm.prank(keeper);
-        oracle.submit(update, proof);
+    /// @dev Registers a `Logits` model `modelId` (logits at 2^-24) whose verifier is a mock at `name`,
+    ///      for a new market `name`'s market; returns the verifier and the market.
+    function _logitModel(uint32 modelId, string memory name) internal returns (address fake, address market) {
+        fake = makeAddr(name);
+        vm.etch(fake, hex"00");
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        m.layout = IRiskOracle.InstanceLayout.Logits;
+        m.outputScaleBits = 24;
+        market = makeAddr(string.concat(name, " market"));
+        registerWithMarket(modelId, m, market);
     }
 
     function _updateOf(address market, uint32 modelId) internal view returns (IRiskOracle.Update memory u) {
@@ -200,14 +202,7 @@ contract RiskOracleTest is BaseTest {
     ///         probabilities is accepted; one whose parameters are the rule of the raw instances read
     ///         as scores is not; a logit that is not a field element is rejected by value.
     function test_submit_logitsLayoutAppliesTheLink() public {
-        address fake = makeAddr("logit verifier");
-        vm.etch(fake, hex"00");
-        IRiskOracle.Model memory m = fixtureModel();
-        m.verifier = fake;
-        m.layout = IRiskOracle.InstanceLayout.Logits;
-        m.outputScaleBits = 24;
-        address market = makeAddr("market 4");
-        registerWithMarket(4, m, market);
+        (address fake, address market) = _logitModel(4, "logit verifier");
 
         // Logits -6, -6.25, -6.5, -6.75 (in 2^-24), as r - |z|: p from 0.25 % down to 0.12 %.
         uint256 n = fixtureScores.length;
@@ -247,14 +242,7 @@ contract RiskOracleTest is BaseTest {
     /// @notice Logits read as plain scores would be far above 2^outputScaleBits: the rule's parameters
     ///         for a `Logits` model come from the probabilities, and others are refused.
     function test_submit_logitsLayoutRejectsParamsNotFromTheLink() public {
-        address fake = makeAddr("logit verifier 2");
-        vm.etch(fake, hex"00");
-        IRiskOracle.Model memory m = fixtureModel();
-        m.verifier = fake;
-        m.layout = IRiskOracle.InstanceLayout.Logits;
-        m.outputScaleBits = 24;
-        address market = makeAddr("market 5");
-        registerWithMarket(5, m, market);
+        (, address market) = _logitModel(5, "logit verifier 2");
         uint256 n = fixtureScores.length;
         uint256[] memory logits = new uint256[](n);
         for (uint256 i; i < n; ++i) {

@@ -59,17 +59,6 @@ contract RiskOracleLogitsTest is BaseTest {
             RiskRule.paramsFromSum(sum, scores.length, Logistic.PROB_BITS);
     }
 
-    function _submit(IRiskOracle.Update memory u, bytes memory proof) internal {
-        vm.prank(keeper);
-        oracle.submit(u, proof);
-    }
-
-    function _expectRevert(IRiskOracle.Update memory u, bytes memory proof, bytes memory err) internal {
-        vm.expectRevert(err);
-        vm.prank(keeper);
-        oracle.submit(u, proof);
-    }
-
     function test_verifierIsDeployableOnMainnet() public view {
         assertLt(address(logitVerifier).code.length, 24_576, "runtime size");
         assertEq(logits.length, 64, "the epoch batch");
@@ -92,7 +81,7 @@ contract RiskOracleLogitsTest is BaseTest {
     function test_revertsOnTamperedProof() public {
         bytes memory proof = bytes.concat(logitProof);
         proof[proof.length / 2] ^= 0x01;
-        _expectRevert(_logitUpdate(logits, 1), proof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+        _expectSubmitRevert(_logitUpdate(logits, 1), proof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     /// @notice One logit one unit higher, with the parameters recomputed for it: the proof no longer
@@ -103,7 +92,7 @@ contract RiskOracleLogitsTest is BaseTest {
             bumped[i] = logits[i];
         }
         bumped[0] = bumped[0] + 1 == Logistic.FIELD_MODULUS ? 0 : bumped[0] + 1;
-        _expectRevert(_logitUpdate(bumped, 1), logitProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+        _expectSubmitRevert(_logitUpdate(bumped, 1), logitProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
     }
 
     /// @notice Parameters other than the rule applied to the linked probabilities are refused.
@@ -111,7 +100,7 @@ contract RiskOracleLogitsTest is BaseTest {
         IRiskOracle.Update memory u = _logitUpdate(logits, 1);
         u.params.ltv -= 1;
         u.params.liquidationThreshold -= 1;
-        _expectRevert(
+        _expectSubmitRevert(
             u,
             logitProof,
             abi.encodeWithSelector(
@@ -124,16 +113,20 @@ contract RiskOracleLogitsTest is BaseTest {
     function test_revertsOnPriceOutsideTolerance() public {
         IRiskOracle.Update memory u = _logitUpdate(logits, 1);
         u.collateralPrice = PRICE + PRICE * (PRICE_TOLERANCE_BPS + 1) / 10_000;
-        _expectRevert(u, logitProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, u.collateralPrice, PRICE));
+        _expectSubmitRevert(
+            u, logitProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, u.collateralPrice, PRICE)
+        );
     }
 
     /// @notice Freshness and replay checks hold as well.
     function test_revertsOnStaleDataAndReplay() public {
         IRiskOracle.Update memory old = _logitUpdate(logits, 1);
         old.dataTimestamp = now_() - MAX_DATA_AGE - 1;
-        _expectRevert(old, logitProof, abi.encodeWithSelector(Errors.StaleData.selector, old.dataTimestamp, now_()));
+        _expectSubmitRevert(
+            old, logitProof, abi.encodeWithSelector(Errors.StaleData.selector, old.dataTimestamp, now_())
+        );
         _submit(_logitUpdate(logits, 1), logitProof);
-        _expectRevert(
+        _expectSubmitRevert(
             _logitUpdate(logits, 1),
             logitProof,
             abi.encodeWithSelector(Errors.StaleEpoch.selector, uint64(1), uint64(1))

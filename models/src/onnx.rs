@@ -69,6 +69,20 @@ fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
     }
 }
 
+/// The model file of `graph`: zkrisk as producer, opset [`OPSET`].
+fn encode(graph: GraphProto, doc_string: String) -> Vec<u8> {
+    ModelProto {
+        ir_version: 8,
+        producer_name: "zkrisk".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        doc_string,
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
 /// Serialises `model` as an ONNX graph over batches of exactly `batch` rows.
 pub fn export(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
     if batch == 0 {
@@ -95,16 +109,7 @@ pub fn export(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
         output: vec![value_info(OUTPUT, &[b, 1])],
         ..Default::default()
     };
-    let proto = ModelProto {
-        ir_version: 8,
-        producer_name: "zkrisk".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
-        doc_string: format!("logistic regression over {}", model.features.join(", ")),
-        graph: Some(graph),
-        ..Default::default()
-    };
-    Ok(proto.encode_to_vec())
+    Ok(encode(graph, format!("logistic regression over {}", model.features.join(", "))))
 }
 
 /// Name of the output of [`export_logit`].
@@ -135,16 +140,7 @@ pub fn export_logit(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
         output: vec![value_info(LOGIT_OUTPUT, &[b, 1])],
         ..Default::default()
     };
-    let proto = ModelProto {
-        ir_version: 8,
-        producer_name: "zkrisk".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
-        doc_string: format!("logit of a logistic regression over {}", model.features.join(", ")),
-        graph: Some(graph),
-        ..Default::default()
-    };
-    Ok(proto.encode_to_vec())
+    Ok(encode(graph, format!("logit of a logistic regression over {}", model.features.join(", "))))
 }
 
 /// Serialises an [`MlpModel`] as an ONNX graph over batches of exactly `batch` rows:
@@ -181,16 +177,7 @@ pub fn export_mlp(model: &MlpModel, batch: usize) -> Result<Vec<u8>> {
         output: vec![value_info(OUTPUT, &[b, 1])],
         ..Default::default()
     };
-    let proto = ModelProto {
-        ir_version: 8,
-        producer_name: "zkrisk".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
-        doc_string: format!("MLP ({h} ReLU units) over {}", model.features.join(", ")),
-        graph: Some(graph),
-        ..Default::default()
-    };
-    Ok(proto.encode_to_vec())
+    Ok(encode(graph, format!("MLP ({h} ReLU units) over {}", model.features.join(", "))))
 }
 
 /// An ONNX graph loaded into tract, ready to score batches.

@@ -107,6 +107,12 @@ pub fn probabilities(
     }
 }
 
+/// The largest `|native_i − fixed_i / 2^bits|`: how far proven probabilities are from the model's.
+pub fn max_abs_error(native: &[f64], fixed: &[u64], bits: u8) -> f64 {
+    let one = (1u128 << bits) as f64;
+    native.iter().zip(fixed).map(|(p, s)| (p - *s as f64 / one).abs()).fold(0.0, f64::max)
+}
+
 /// Applies the rule to a proof's outputs read through `link`, as `RiskOracle` does.
 ///
 /// # Errors
@@ -190,6 +196,14 @@ mod tests {
         assert_eq!(apply_outputs(&s, 11, Link::Identity).unwrap(), apply(&[1024], 11).unwrap());
         let e = apply_outputs(&[z[0], crate::link::to_field(-1)], 11, Link::Identity);
         assert!(e.unwrap_err().to_string().contains("score 1"));
+    }
+
+    #[test]
+    fn max_abs_error_of_fixed_point_probabilities() {
+        assert_eq!(max_abs_error(&[0.5, 0.25], &[1 << 31, 1 << 30], 32), 0.0);
+        assert!(
+            (max_abs_error(&[0.5, 0.0], &[1 << 31, 1 << 20], 32) - 2f64.powi(-12)).abs() < 1e-15
+        );
     }
 
     #[test]

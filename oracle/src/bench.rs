@@ -220,9 +220,7 @@ pub async fn prove(
             let (p, prob_bits) =
                 zkrisk_models::policy::probabilities(&proof.instances, bits, c.kind.link())?;
             let native = input.model.predict_proba(x)?;
-            let one = (1u64 << prob_bits) as f64;
-            let max_abs_error =
-                native.iter().zip(&p).map(|(a, b)| (a - *b as f64 / one).abs()).fold(0.0, f64::max);
+            let max_abs_error = zkrisk_models::policy::max_abs_error(&native, &p, prob_bits);
 
             progress(&format!("{}: verifying on anvil", c.name));
             let compiled =

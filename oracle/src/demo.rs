@@ -354,12 +354,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             cfg.batch
         )));
     }
-    let one = (1u64 << prob_bits) as f64;
-    let proof_err = native
-        .iter()
-        .zip(&probabilities)
-        .map(|(p, s)| (p - *s as f64 / one).abs())
-        .fold(0.0, f64::max);
+    let proof_err = policy::max_abs_error(&native, &probabilities, prob_bits);
 
     step(6, "starting anvil and deploying the verifier, Aave v3, the risk steward and RiskOracle");
     let epoch = (last_day + 1) as u64;

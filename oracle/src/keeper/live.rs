@@ -258,12 +258,7 @@ impl Pipeline for LivePipeline {
         let scores = proof.instances.clone();
         let (probabilities, prob_bits) = policy::probabilities(&scores, bits, link)
             .map_err(|e| Error::Keeper(format!("{feed}: a proof output is not a score: {e}")))?;
-        let one = (1u64 << prob_bits) as f64;
-        let err = native
-            .iter()
-            .zip(&probabilities)
-            .map(|(p, s)| (p - *s as f64 / one).abs())
-            .fold(0.0, f64::max);
+        let err = policy::max_abs_error(&native, &probabilities, prob_bits);
         if err > 1e-2 {
             warn!(feed, epoch, max_abs_error = err, "proven scores differ from the native model");
         }
@@ -275,7 +270,9 @@ impl Pipeline for LivePipeline {
             collateral_price: chain::aggregator_price(&self.provider, m.price_source).await?,
         };
         let update = chain::update_for(m.asset, epoch, timestamp, &scores, bits, link, &ctx)?;
-        let mean = probabilities.iter().sum::<u64>() as f64 / probabilities.len() as f64 / one;
+        let mean = probabilities.iter().sum::<u64>() as f64
+            / probabilities.len() as f64
+            / (1u64 << prob_bits) as f64;
         info!(
             feed,
             epoch,
