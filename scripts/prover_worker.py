@@ -88,7 +88,9 @@ def setup(params):
     t = time.perf_counter()
     def run_args(logrows=None):
         args = ezkl.PyRunArgs()
-        args.input_visibility = "private"
+        # KZG-committed inputs put a commitment to the features in the proof; private ones do not.
+        committed = fixed is not None and bool(fixed.get("committed_inputs"))
+        args.input_visibility = "polycommit" if committed else "private"
         args.output_visibility = "public"
         args.param_visibility = "fixed"
         if fixed is not None:

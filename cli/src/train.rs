@@ -613,7 +613,7 @@ async fn bench_prove(
         return Ok(());
     }
     println!(
-        "{:<14} {:>5} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "{:<18} {:>5} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8}",
         "config",
         "batch",
         "logrows",
@@ -629,7 +629,7 @@ async fn bench_prove(
     );
     for f in &figures {
         println!(
-            "{:<14} {:>5} {:>7} {:>10.1} {:>9.3} {:>8.3} {:>9} {:>8} {:>9} {:>9.0} {:>9} {:>8.1e}",
+            "{:<18} {:>5} {:>7} {:>10.1} {:>9.3} {:>8.3} {:>9} {:>8} {:>9} {:>9.0} {:>9} {:>8.1e}",
             f.config,
             f.batch,
             f.logrows,
@@ -647,7 +647,7 @@ async fn bench_prove(
     for f in &figures {
         if let Some(r) = &f.reusable {
             println!(
-                "{:<14} reusable verifier + VKA: tx gas {}, exec gas {} ({:.0}/score), calldata {} B, VKA registration {} gas once, runtime {} B",
+                "{:<18} reusable verifier + VKA: tx gas {}, exec gas {} ({:.0}/score), calldata {} B, VKA registration {} gas once, runtime {} B",
                 f.config,
                 r.verify_gas,
                 r.verify_execution_gas,

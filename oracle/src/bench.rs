@@ -43,9 +43,9 @@ pub struct ProveConfig {
 }
 
 /// The configurations `zkrisk bench prove` tries by default: the sigmoid-in-circuit layout the
-/// demo used before, the logit circuit with two and one columns per block, and the chosen one
-/// ([`CircuitKind::EPOCH`]) at larger batches.
-pub const CONFIGS: [ProveConfig; 5] = [
+/// demo used before, the logit circuit with two and one columns per block, the chosen one
+/// ([`CircuitKind::EPOCH`]) at larger batches, and the chosen one with KZG-committed inputs.
+pub const CONFIGS: [ProveConfig; 6] = [
     ProveConfig { name: "sigmoid-64", batch: 64, kind: CircuitKind::Calibrated },
     ProveConfig {
         name: "logit-64-2col",
@@ -55,11 +55,23 @@ pub const CONFIGS: [ProveConfig; 5] = [
             param_scale: 14,
             num_inner_cols: 2,
             min_logrows: 10,
+            committed_inputs: false,
         },
     },
     ProveConfig { name: "logit-64", batch: 64, kind: CircuitKind::EPOCH },
     ProveConfig { name: "logit-128", batch: 128, kind: CircuitKind::EPOCH },
     ProveConfig { name: "logit-256", batch: 256, kind: CircuitKind::EPOCH },
+    ProveConfig {
+        name: "logit-64-committed",
+        batch: 64,
+        kind: CircuitKind::Linear {
+            input_scale: 14,
+            param_scale: 14,
+            num_inner_cols: 1,
+            min_logrows: 10,
+            committed_inputs: true,
+        },
+    },
 ];
 
 /// What one configuration measured.

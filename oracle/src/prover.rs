@@ -53,14 +53,22 @@ pub enum CircuitKind {
         num_inner_cols: u32,
         /// The smallest logrows to use; raised to fit the circuit's rows.
         min_logrows: u32,
+        /// Commit to the inputs (ezkl `polycommit`: a KZG commitment of the features in the proof,
+        /// which the published inputs can be checked against) instead of leaving them private.
+        committed_inputs: bool,
     },
 }
 
 impl CircuitKind {
     /// The configuration the keeper and the demo prove with: logits at 2^-28 from inputs and weights
     /// at 2^-14, one column per block (measured by `zkrisk bench prove`, docs/proving.md).
-    pub const EPOCH: Self =
-        Self::Linear { input_scale: 14, param_scale: 14, num_inner_cols: 1, min_logrows: 10 };
+    pub const EPOCH: Self = Self::Linear {
+        input_scale: 14,
+        param_scale: 14,
+        num_inner_cols: 1,
+        min_logrows: 10,
+        committed_inputs: false,
+    };
 
     /// How the oracle reads this circuit's outputs.
     pub const fn link(&self) -> zkrisk_models::policy::Link {
@@ -73,7 +81,13 @@ impl CircuitKind {
     fn run_args(&self) -> Value {
         match self {
             Self::Calibrated => Value::Null,
-            Self::Linear { input_scale, param_scale, num_inner_cols, min_logrows } => json!({
+            Self::Linear {
+                input_scale,
+                param_scale,
+                num_inner_cols,
+                min_logrows,
+                committed_inputs,
+            } => json!({
                 "input_scale": input_scale,
                 "param_scale": param_scale,
                 "num_inner_cols": num_inner_cols,
@@ -83,6 +97,7 @@ impl CircuitKind {
                 // The inputs are private witnesses and the outputs public: range checks on them
                 // would add a table and bind nothing the proof does not already.
                 "ignore_range_check_io": true,
+                "committed_inputs": committed_inputs,
             }),
         }
     }
