@@ -180,7 +180,7 @@ pub async fn prove(
         let mut out = Vec::new();
         for c in configs {
             if input.rows.len() < c.batch * cols || input.calibration.len() < c.batch * cols {
-                return Err(Error::Demo(format!(
+                return Err(Error::Bench(format!(
                     "{}: {} rows are needed, {} given",
                     c.name,
                     c.batch,
@@ -223,12 +223,12 @@ pub async fn prove(
             let proof = proof.expect("runs ≥ 1");
             let t = Instant::now();
             if !worker.verify(&circuit, &proof.proof_path).await? {
-                return Err(Error::Demo(format!("{}: the proof does not verify", c.name)));
+                return Err(Error::Bench(format!("{}: the proof does not verify", c.name)));
             }
             let verify_seconds = t.elapsed().as_secs_f64();
 
             let bits = u8::try_from(circuit.output_scale)
-                .map_err(|_| Error::Demo(format!("output scale {}", circuit.output_scale)))?;
+                .map_err(|_| Error::Bench(format!("output scale {}", circuit.output_scale)))?;
             let (p, prob_bits) =
                 zkrisk_models::policy::probabilities(&proof.instances, bits, c.kind.link())?;
             let native = input.model.predict_proba(x)?;
@@ -251,7 +251,7 @@ pub async fn prove(
                 .await
                 .map_err(|e| Error::Rpc(format!("eth_call: {e}")))?;
             if U256::from_be_slice(&answer) != U256::from(1) {
-                return Err(Error::Demo(format!("{}: the verifier rejected the proof", c.name)));
+                return Err(Error::Bench(format!("{}: the verifier rejected the proof", c.name)));
             }
             let gas = provider
                 .estimate_gas(tx)
@@ -323,7 +323,7 @@ async fn reusable_figures(
         .await
         .map_err(|e| Error::Rpc(format!("registerVka receipt: {e}")))?;
     if !receipt.status() {
-        return Err(Error::Demo("registerVka reverted".into()));
+        return Err(Error::Bench("registerVka reverted".into()));
     }
     let tx =
         TransactionRequest::default().with_to(verifier).with_input(Bytes::from(r.calldata.clone()));
@@ -331,7 +331,7 @@ async fn reusable_figures(
         provider.call(tx.clone()).await.map_err(|e| Error::Rpc(format!("eth_call: {e}")))?;
     // (bool success, bytes32 digest, int256[] rescaled): the first word is the verdict.
     if answer.len() < 32 || U256::from_be_slice(&answer[..32]) != U256::from(1) {
-        return Err(Error::Demo("the reusable verifier rejected the proof".into()));
+        return Err(Error::Bench("the reusable verifier rejected the proof".into()));
     }
     let verify_gas = provider
         .estimate_gas(tx)

@@ -133,6 +133,10 @@ pub enum Error {
     /// The keeper's ledger or its artifacts are inconsistent (the message says what).
     #[error("keeper: {0}")]
     Keeper(String),
+    /// `zkrisk bench prove` cannot measure a configuration: too few rows, or a proof that its own
+    /// verifier rejects (the message names the configuration).
+    #[error("bench prove: {0}")]
+    Bench(String),
     /// The demo found something it cannot go on from (the message says what).
     #[error("{0}")]
     Demo(String),
