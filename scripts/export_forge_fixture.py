@@ -2,7 +2,7 @@
 """Turn one model's ezkl artifacts into the fixture the Foundry tests read.
 
 Usage:
-    scripts/export_forge_fixture.py [--logits] ARTIFACTS_DIR OUT_DIR
+    scripts/export_forge_fixture.py [--logits | --packed] ARTIFACTS_DIR OUT_DIR
 
 ARTIFACTS_DIR must hold what ezkl wrote for one model:
     proof.json     `hex_proof` (the bytes the EVM verifier takes) and `instances`
@@ -21,7 +21,11 @@ a JSON number), so `RiskOracle.submit` can pass them to the verifier unchanged.
 With --logits the circuit is a logit circuit (the oracle's `Logits` layout): the instances are
 logits as field elements, not probabilities, and OUT_DIR receives Halo2VerifierLogits.sol (the
 contract renamed `Halo2VerifierLogits`, so both fixtures compile side by side) and
-epoch_proof_logits.json (with "layout": "Logits"). Only the
+epoch_proof_logits.json (with "layout": "Logits").
+
+With --packed the circuit packs three logits to an instance (`PackedLogits`): OUT_DIR receives
+Halo2VerifierPacked.sol and epoch_proof_packed.json, whose outputScaleBits are the logits' (the
+output scale less the weights' scale) and whose batchSize is three per instance. Only the
 standard library is used: this runs without the ezkl virtualenv.
 """
 
@@ -65,7 +69,7 @@ def load_json(path: Path) -> dict:
         raise FixtureError(f"{path} is not JSON: {err}") from err
 
 
-def build_fixture(proof: dict, settings: dict, logits: bool = False) -> dict:
+def build_fixture(proof: dict, settings: dict, logits: bool = False, packed: bool = False) -> dict:
     """The epoch_proof.json document for one proof and its settings."""
     hex_proof = proof.get("hex_proof")
     if not isinstance(hex_proof, str) or not hex_proof.startswith("0x") or len(hex_proof) < 4:
@@ -86,6 +90,9 @@ def build_fixture(proof: dict, settings: dict, logits: bool = False) -> dict:
     if not isinstance(scales, list) or len(scales) != 1 or not isinstance(scales[0], int):
         raise FixtureError("expected exactly one integer in settings `model_output_scales`")
     scale_bits = scales[0]
+    if packed:
+        # The outputs are Σ q_j 2^(50 j): the logits keep input + param scale.
+        scale_bits -= int(settings["run_args"]["param_scale"])
     if not 0 <= scale_bits <= 64:
         raise FixtureError(f"output scale {scale_bits} is outside 0..=64")
 
@@ -103,10 +110,10 @@ def build_fixture(proof: dict, settings: dict, logits: bool = False) -> dict:
         "proof": hex_proof.lower(),
         "scores": [str(s) for s in scores],
         "outputScaleBits": scale_bits,
-        "batchSize": len(scores),
+        "batchSize": len(scores) * (3 if packed else 1),
     }
     if logits:
-        fixture["layout"] = "Logits"
+        fixture["layout"] = "PackedLogits" if packed else "Logits"
     return fixture
 
 
@@ -131,14 +138,16 @@ def with_header(source: bytes, text: str) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    logits = "--logits" in argv[1:]
-    argv = [a for a in argv if a != "--logits"]
+    packed = "--packed" in argv[1:]
+    logits = packed or "--logits" in argv[1:]
+    argv = [a for a in argv if a not in ("--logits", "--packed")]
     if len(argv) != 3 or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     artifacts, out_dir = Path(argv[1]), Path(argv[2])
-    contract = "Halo2VerifierLogits" if logits else "Halo2Verifier"
-    proof_name = "epoch_proof_logits.json" if logits else "epoch_proof.json"
+    suffix = "Packed" if packed else "Logits" if logits else ""
+    contract = "Halo2Verifier" + suffix
+    proof_name = "epoch_proof_" + suffix.lower() + ".json" if suffix else "epoch_proof.json"
     try:
         proof = load_json(artifacts / "proof.json")
         settings = load_json(artifacts / "settings.json")
@@ -149,10 +158,10 @@ def main(argv: list[str]) -> int:
             raise FixtureError(f"missing artifact: {verifier_path}") from err
         if b"contract Halo2Verifier" not in source:
             raise FixtureError(f"{verifier_path} does not define `contract Halo2Verifier`")
-        fixture = build_fixture(proof, settings, logits)
+        fixture = build_fixture(proof, settings, logits, packed)
         original = source
-        if logits:
-            source = source.replace(b"contract Halo2Verifier ", b"contract Halo2VerifierLogits ", 1)
+        if suffix:
+            source = source.replace(b"contract Halo2Verifier ", f"contract {contract} ".encode(), 1)
     except FixtureError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

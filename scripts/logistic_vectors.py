@@ -2,6 +2,9 @@
 """Writes contracts/test/fixtures/logistic_vectors.json: test vectors of the logistic link
 (contracts/src/libraries/Logistic.sol, models/src/link.rs).
 
+`packed` holds instances of a PackedLogits circuit (three signed 50-bit slots each): their logits
+and the sum of the three probabilities, or `malformed` for values that are not three slots.
+
 Each case's `probability` comes from a third, independent copy of the integer algorithm below, and
 is checked here against the exact value (Python's decimal module at 100 digits): it must lie in
 [ceil(sigma(z) * 2^32), ceil(sigma(z) * 2^32) + 1], with z clamped to +-40. The Solidity and Rust
@@ -66,6 +69,49 @@ def field(z):
     return z % R
 
 
+def unpack(x):
+    """The three signed 50-bit slots of a packed instance, lowest first (None if malformed)."""
+    v = x - R if x > R >> 1 else x
+    slots = []
+    for _ in range(3):
+        lo = v % (1 << 50)
+        if lo >= 1 << 49:
+            lo -= 1 << 50
+        slots.append(lo)
+        v = (v - lo) >> 50
+    return slots if v == 0 else None
+
+
+def pack(logits):
+    return sum(q << (50 * j) for j, q in enumerate(logits)) % R
+
+
+def packed_cases():
+    cases = []
+    bits = 28
+    s = 1 << bits
+    for name, logits in [
+        ("three zeros", [0, 0, 0]),
+        ("typical 7-day logits", [-5 * s, -73 * s // 10, -6 * s - 12345]),
+        ("mixed signs", [3 * s, -s // 2, 11 * s // 4]),
+        ("one negative slot borrows", [-1, 0, 1]),
+        ("slot extremes", [(1 << 49) - 1, -(1 << 49), (1 << 49) - 1]),
+        ("all negative extremes", [-(1 << 49), -(1 << 49), -(1 << 49)]),
+        ("past the cap", [-63 * s, 63 * s, -40 * s]),
+    ]:
+        x = pack(logits)
+        assert unpack(x) == logits, name
+        total = sum(probability_up(q % R, bits) for q in logits)
+        cases.append({"name": f"packed: {name}", "bits": bits, "instance": str(x),
+                      "logits": [str(q % R) for q in logits], "probabilitySum": str(total)})
+    malformed = [("a fourth slot", 1 << 150), ("a negative fourth slot", R - (1 << 150)),
+                 ("just above three slots", 1 << 149)]
+    for name, x in malformed:
+        assert unpack(x) is None, name
+        cases.append({"name": f"malformed: {name}", "bits": bits, "instance": str(x), "malformed": True})
+    return cases
+
+
 def main():
     cases = []
     for bits in (16, 24, 28):
@@ -89,6 +135,7 @@ def main():
         "algorithm's, checked against the exact ceiling of sigma(z) * 2^32 (at most one unit above).",
         "probBits": PROB_BITS,
         "cases": cases,
+        "packed": packed_cases(),
     }
     print(json.dumps(body, indent=1))
 

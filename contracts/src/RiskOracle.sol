@@ -240,13 +240,14 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         if (update.validUntil < nowTimestamp) revert Errors.UpdateExpired(update.validUntil, nowTimestamp);
 
         (uint256 sum, uint8 ruleBits) = _checkedScoreSum(update.scores, m);
+        // The rule averages over the scores: the batch (for `PackedLogits`, three per instance).
         _checkEpochAndAge(update, config.maxDataAge, nowTimestamp);
         _checkPrice(update.collateralPrice, config);
 
         uint16 ltv;
         uint16 lt;
         uint16 bonus;
-        (ltv, lt, bonus, riskBps) = RiskRule.paramsFromSum(sum, update.scores.length, ruleBits);
+        (ltv, lt, bonus, riskBps) = RiskRule.paramsFromSum(sum, m.batchSize, ruleBits);
         Params calldata p = update.params;
         if (ltv != p.ltv || lt != p.liquidationThreshold || bonus != p.liquidationBonus) {
             revert Errors.ParamsMismatch(p.ltv, p.liquidationThreshold, p.liquidationBonus);
@@ -293,7 +294,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
 
     /// @dev Checks the batch size and that every score is at most 2^outputScaleBits, and returns the
     ///      scores' sum and its fractional bits. For a `Logits` model the sum is that of the logits'
-    ///      probabilities (`Logistic.probabilityUp`, each at most 2^32). Each term is at most 2^64 and
+    ///      probabilities (`Logistic.probabilityUp`, each at most 2^32); for `PackedLogits` the same
+    ///      over the three logits of each instance, whose count times three must be the batch. Each term is at most 2^64 and
     ///      there are at most 2^16 of them: no overflow.
     function _checkedScoreSum(uint256[] calldata scores, Model memory m)
         internal
@@ -301,6 +303,15 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         returns (uint256 sum, uint8 bits)
     {
         uint256 n = scores.length;
+        if (m.layout == InstanceLayout.PackedLogits) {
+            if (n * Logistic.PACK_SLOTS != m.batchSize) {
+                revert Errors.BatchSizeMismatch(n * Logistic.PACK_SLOTS, m.batchSize);
+            }
+            for (uint256 i; i < n; ++i) {
+                sum += Logistic.packedProbabilitySumUp(scores[i], m.outputScaleBits);
+            }
+            return (sum, Logistic.PROB_BITS);
+        }
         if (n != m.batchSize) revert Errors.BatchSizeMismatch(n, m.batchSize);
         if (m.layout == InstanceLayout.Logits) {
             for (uint256 i; i < n; ++i) {
@@ -346,7 +357,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         if (diff * BPS > onChain * config.priceToleranceBps) revert Errors.PriceMismatch(claimed, onChain);
     }
 
-    /// @dev Builds the public instances from the update (`ScoresOnly` and `Logits`: the scores;
+    /// @dev Builds the public instances from the update (`ScoresOnly`, `Logits`, `PackedLogits`: the scores;
     ///      `PriceThenScores`: the claimed price, then the scores) and accepts only a call that succeeds and returns exactly
     ///      the ABI encoding of `true`. A revert, `false`, short or odd return data, and an address without
     ///      code all give `InvalidProof`. The call is static: verification cannot change state.

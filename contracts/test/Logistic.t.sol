@@ -11,6 +11,10 @@ contract LogisticHarness {
     function probabilityUp(uint256 logit, uint8 bits) external pure returns (uint256) {
         return Logistic.probabilityUp(logit, bits);
     }
+
+    function packedProbabilitySumUp(uint256 instance, uint8 bits) external pure returns (uint256) {
+        return Logistic.packedProbabilitySumUp(instance, bits);
+    }
 }
 
 contract LogisticTest is Test {
@@ -39,6 +43,44 @@ contract LogisticTest is Test {
             ++count;
         }
         assertGe(count, 60, "expected at least 60 vectors");
+    }
+
+    /// @notice Every packed case in test/fixtures/logistic_vectors.json: the sum of the three
+    ///         probabilities, the same as `probabilityUp` of each logit, or `MalformedPackedLogits`.
+    function test_packedVectors() public {
+        string memory json = vm.readFile(VECTORS_PATH);
+        uint256 count;
+        while (vm.keyExistsJson(json, _packedKey(count, ""))) {
+            string memory name = vm.parseJsonString(json, _packedKey(count, ".name"));
+            uint256 instance = vm.parseJsonUint(json, _packedKey(count, ".instance"));
+            if (vm.keyExistsJson(json, _packedKey(count, ".malformed"))) {
+                vm.expectRevert(abi.encodeWithSelector(Errors.MalformedPackedLogits.selector, instance));
+                harness.packedProbabilitySumUp(instance, 28);
+            } else {
+                uint256 want = vm.parseJsonUint(json, _packedKey(count, ".probabilitySum"));
+                assertEq(harness.packedProbabilitySumUp(instance, 28), want, name);
+                uint256[] memory logits = vm.parseJsonUintArray(json, _packedKey(count, ".logits"));
+                uint256 each;
+                for (uint256 i; i < logits.length; ++i) {
+                    each += harness.probabilityUp(logits[i], 28);
+                }
+                assertEq(each, want, string.concat(name, ": slot by slot"));
+            }
+            ++count;
+        }
+        assertGe(count, 10, "expected at least 10 packed vectors");
+    }
+
+    function test_packedRevertsOnNonFieldElement() public {
+        vm.expectRevert(abi.encodeWithSelector(Errors.NotAFieldElement.selector, R));
+        harness.packedProbabilitySumUp(R, 28);
+    }
+
+    /// @notice The gas of one packed instance (three logits near -5).
+    function test_gas_packedInstanceOfThreeLogits() public view {
+        uint256 z = 5 << 28;
+        uint256 instance = R - (z + (z << 50) + (z << 100));
+        assertGe(harness.packedProbabilitySumUp(instance, 28), 3, "p");
     }
 
     function test_revertsOnNonFieldElement() public {
@@ -81,6 +123,10 @@ contract LogisticTest is Test {
         // Casting is safe: |z| < 2^128 < R.
         // forge-lint: disable-next-line(unsafe-typecast)
         return z >= 0 ? uint256(uint128(z)) : R - uint256(uint128(-(z + 1))) - 1;
+    }
+
+    function _packedKey(uint256 i, string memory field) internal pure returns (string memory) {
+        return string.concat(".packed[", vm.toString(i), "]", field);
     }
 
     function _key(uint256 i, string memory field) internal pure returns (string memory) {

@@ -239,6 +239,53 @@ contract RiskOracleTest is BaseTest {
         );
     }
 
+    /// @notice The `PackedLogits` layout: three logits to an instance, the batch three times the
+    ///         instances; the rule averages the unpacked probabilities. A wrong count and a malformed
+    ///         instance are refused by selector.
+    function test_submit_packedLogitsLayout() public {
+        (address fake, address market) = _logitModel(6, "packed verifier");
+        // Re-register as packed: a new model id with the same mock verifier, 3 logits per instance.
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = fake;
+        m.layout = IRiskOracle.InstanceLayout.PackedLogits;
+        m.outputScaleBits = 24;
+        m.batchSize = 66;
+        address packedMarket = makeAddr("packed market");
+        registerWithMarket(7, m, packedMarket);
+        assertTrue(market != packedMarket, "two markets");
+
+        uint256[] memory instances = new uint256[](22);
+        uint256 sum;
+        for (uint256 i; i < 22; ++i) {
+            uint256 z = (24 + i % 4) << 22; // logits -6 .. -6.75
+            instances[i] = Logistic.FIELD_MODULUS - (z + (z << 50) + (z << 100));
+            sum += 3 * Logistic.probabilityUp(Logistic.FIELD_MODULUS - z, 24);
+        }
+        vm.mockCall(fake, abi.encodeCall(IHalo2Verifier.verifyProof, (fixtureProof, instances)), abi.encode(true));
+        IRiskOracle.Update memory u = _updateOf(packedMarket, 7);
+        u.scores = instances;
+        (uint16 ltv, uint16 lt, uint16 bonus, uint16 riskBps) = RiskRule.paramsFromSum(sum, 66, Logistic.PROB_BITS);
+        // 6, 6, 5 and 5 instances at the four logits: a mean of 0.1807 %, 19 bps rounded up.
+        assertEq(riskBps, 19, "riskBps");
+        (u.params.ltv, u.params.liquidationThreshold, u.params.liquidationBonus) = (ltv, lt, bonus);
+        _submit(u, fixtureProof);
+        assertEq(oracle.marketState(packedMarket).riskBps, riskBps, "stored risk");
+
+        IRiskOracle.Update memory short = _updateOf(packedMarket, 7);
+        short.epoch = 2;
+        short.scores = new uint256[](21);
+        _expectSubmitRevert(
+            short, fixtureProof, abi.encodeWithSelector(Errors.BatchSizeMismatch.selector, uint256(63), uint256(66))
+        );
+        IRiskOracle.Update memory bad = _updateOf(packedMarket, 7);
+        bad.epoch = 2;
+        bad.scores = new uint256[](22);
+        bad.scores[5] = uint256(1) << 150;
+        _expectSubmitRevert(
+            bad, fixtureProof, abi.encodeWithSelector(Errors.MalformedPackedLogits.selector, uint256(1) << 150)
+        );
+    }
+
     /// @notice Logits read as plain scores would be far above 2^outputScaleBits: the rule's parameters
     ///         for a `Logits` model come from the probabilities, and others are refused.
     function test_submit_logitsLayoutRejectsParamsNotFromTheLink() public {

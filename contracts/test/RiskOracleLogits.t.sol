@@ -2,30 +2,37 @@
 pragma solidity 0.8.20;
 
 import {BaseTest} from "./Base.t.sol";
+import {MockAaveMarket} from "./utils/MockAave.sol";
 import {Halo2VerifierLogits} from "./fixtures/Halo2VerifierLogits.sol";
+import {Halo2VerifierPacked} from "./fixtures/Halo2VerifierPacked.sol";
 
 import {IRiskOracle} from "../src/interfaces/IRiskOracle.sol";
 import {Errors} from "../src/libraries/Errors.sol";
 import {Logistic} from "../src/libraries/Logistic.sol";
 import {RiskRule} from "../src/libraries/RiskRule.sol";
 
-/// @notice The epoch circuit the keeper and the demo prove with (the logit only, `Logits` layout), with
-///         its real verifier and a real proof from test/fixtures (scripts/export_forge_fixture.py
-///         --logits): the oracle accepts it and every check of `submit` still holds.
-contract RiskOracleLogitsTest is BaseTest {
-    string internal constant LOGITS_PATH = "test/fixtures/epoch_proof_logits.json";
+/// @notice A logit circuit with its real verifier and a real proof from test/fixtures
+///         (scripts/export_forge_fixture.py --logits or --packed): the oracle accepts it and every check
+///         of `submit` still holds. Each concrete suite names its fixture, verifier and layout.
+abstract contract LogitFixtureTest is BaseTest {
     uint32 internal constant LOGIT_MODEL = 9;
 
     address internal immutable logitMarket = makeAddr("logit market");
-    Halo2VerifierLogits internal logitVerifier;
+    address internal logitVerifier;
     bytes internal logitProof;
     uint256[] internal logits;
     uint8 internal logitBits;
+    uint16 internal logitBatch;
 
-    function setUp() public override {
+    function _fixturePath() internal pure virtual returns (string memory);
+    function _layout() internal pure virtual returns (IRiskOracle.InstanceLayout, string memory);
+    function _deployVerifier() internal virtual returns (address);
+
+    function setUp() public virtual override {
         super.setUp();
-        string memory json = vm.readFile(LOGITS_PATH);
-        assertEq(keccak256(bytes(vm.parseJsonString(json, ".layout"))), keccak256("Logits"), "fixture layout");
+        string memory json = vm.readFile(_fixturePath());
+        (IRiskOracle.InstanceLayout layout, string memory layoutName) = _layout();
+        assertEq(keccak256(bytes(vm.parseJsonString(json, ".layout"))), keccak256(bytes(layoutName)), "layout");
         logitProof = vm.parseJsonBytes(json, ".proof");
         logits = vm.parseJsonUintArray(json, ".scores");
         uint256 bits = vm.parseJsonUint(json, ".outputScaleBits");
@@ -33,14 +40,17 @@ contract RiskOracleLogitsTest is BaseTest {
         // Casting is safe: checked just above.
         // forge-lint: disable-next-line(unsafe-typecast)
         logitBits = uint8(bits);
-        logitVerifier = new Halo2VerifierLogits();
-        IRiskOracle.Model memory m = fixtureModel();
-        m.verifier = address(logitVerifier);
-        m.layout = IRiskOracle.InstanceLayout.Logits;
-        m.outputScaleBits = logitBits;
-        // Casting is safe: the fixture's batch is far below 2^16.
+        uint256 batch = vm.parseJsonUint(json, ".batchSize");
+        assertLe(batch, type(uint16).max, "fixture: batchSize");
+        // Casting is safe: checked just above.
         // forge-lint: disable-next-line(unsafe-typecast)
-        m.batchSize = uint16(logits.length);
+        logitBatch = uint16(batch);
+        logitVerifier = _deployVerifier();
+        IRiskOracle.Model memory m = fixtureModel();
+        m.verifier = logitVerifier;
+        m.layout = layout;
+        m.outputScaleBits = logitBits;
+        m.batchSize = logitBatch;
         registerWithMarket(LOGIT_MODEL, m, logitMarket);
     }
 
@@ -51,21 +61,20 @@ contract RiskOracleLogitsTest is BaseTest {
         u.market = logitMarket;
         u.modelId = LOGIT_MODEL;
         u.scores = scores;
-        uint256 sum;
-        for (uint256 i; i < scores.length; ++i) {
-            sum += Logistic.probabilityUp(scores[i], logitBits);
-        }
         (u.params.ltv, u.params.liquidationThreshold, u.params.liquidationBonus,) =
-            RiskRule.paramsFromSum(sum, scores.length, Logistic.PROB_BITS);
+            RiskRule.paramsFromSum(_probabilitySum(scores), logitBatch, Logistic.PROB_BITS);
     }
 
+    /// @dev The probabilities' sum the oracle computes for these instances.
+    function _probabilitySum(uint256[] memory scores) internal view virtual returns (uint256 sum);
+
     function test_verifierIsDeployableOnMainnet() public view {
-        assertLt(address(logitVerifier).code.length, 24_576, "runtime size");
-        assertEq(logits.length, 64, "the epoch batch");
+        assertLt(logitVerifier.code.length, 24_576, "runtime size");
+        assertGe(logitBatch, 64, "at least 64 scores");
     }
 
     function test_verifierAcceptsTheFixtureProof() public {
-        assertTrue(logitVerifier.verifyProof(logitProof, logits), "verifyProof");
+        assertTrue(Halo2VerifierLogits(logitVerifier).verifyProof(logitProof, logits), "verifyProof");
     }
 
     /// @notice The gas of `submit` with the epoch circuit (recorded in .gas-snapshot): verification,
@@ -131,5 +140,61 @@ contract RiskOracleLogitsTest is BaseTest {
             logitProof,
             abi.encodeWithSelector(Errors.StaleEpoch.selector, uint64(1), uint64(1))
         );
+    }
+}
+
+/// @notice The epoch circuit the keeper and the demo prove with: 64 logits, `Logits` layout.
+contract RiskOracleLogitsTest is LogitFixtureTest {
+    function _fixturePath() internal pure override returns (string memory) {
+        return "test/fixtures/epoch_proof_logits.json";
+    }
+
+    function _layout() internal pure override returns (IRiskOracle.InstanceLayout, string memory) {
+        return (IRiskOracle.InstanceLayout.Logits, "Logits");
+    }
+
+    function _deployVerifier() internal override returns (address) {
+        return address(new Halo2VerifierLogits());
+    }
+
+    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256 sum) {
+        for (uint256 i; i < scores.length; ++i) {
+            sum += Logistic.probabilityUp(scores[i], logitBits);
+        }
+    }
+}
+
+/// @notice The packed epoch circuit (`zkrisk bench prove`'s logit-255-packed): 255 logits in 85
+///         instances, `PackedLogits` layout.
+contract RiskOraclePackedTest is LogitFixtureTest {
+    /// @dev The fixture's batch (the most recent vault-days) asks for LTV 79.2 %: start the reserve at
+    ///      79.5 / 84.5 %, so the move stays within the steward's 50 bps.
+    function setUp() public override {
+        super.setUp();
+        aave.listReserve(
+            logitMarket, MockAaveMarket.Reserve(7_950, 8_450, START_BONUS, START_SUPPLY_CAP, START_BORROW_CAP)
+        );
+    }
+
+    function _fixturePath() internal pure override returns (string memory) {
+        return "test/fixtures/epoch_proof_packed.json";
+    }
+
+    function _layout() internal pure override returns (IRiskOracle.InstanceLayout, string memory) {
+        return (IRiskOracle.InstanceLayout.PackedLogits, "PackedLogits");
+    }
+
+    function _deployVerifier() internal override returns (address) {
+        return address(new Halo2VerifierPacked());
+    }
+
+    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256 sum) {
+        for (uint256 i; i < scores.length; ++i) {
+            sum += Logistic.packedProbabilitySumUp(scores[i], logitBits);
+        }
+    }
+
+    function test_threeScoresPerInstance() public view {
+        assertEq(uint256(logitBatch), logits.length * 3, "batch = 3 x instances");
     }
 }

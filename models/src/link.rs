@@ -184,6 +184,80 @@ pub fn probabilities_up(logits: &[U256], bits: u8) -> Result<Vec<u64>> {
         .collect()
 }
 
+/// Logits per public instance in a packed circuit ([`unpack`]).
+pub const PACK_SLOTS: usize = 3;
+/// Bits per slot of a packed instance: each logit is a signed integer in `[−2^49, 2^49)`.
+pub const PACK_SLOT_BITS: usize = 50;
+
+/// The logits of one packed instance, as field elements: the instance is the signed integer
+/// `Σ_j q_j · 2^(50 j)`, `j < 3`, each `q_j ∈ [−2^49, 2^49)` (a logit in fixed point), encoded in
+/// the field like any instance. Slots are read from the lowest, each as the signed remainder
+/// modulo 2^50, in 256-bit two's complement as `Logistic.sol` does.
+///
+/// # Errors
+/// [`Error::InvalidParam`] for a value that is not a field element, or one that does not
+/// decompose into three slots (something is left above them).
+pub fn unpack(x: U256) -> Result<[U256; PACK_SLOTS]> {
+    let (negative, magnitude) = from_field(x)?;
+    let mut v = if negative { U256::ZERO.wrapping_sub(magnitude) } else { magnitude };
+    let modulus = U256::from(1) << PACK_SLOT_BITS;
+    let half = U256::from(1) << (PACK_SLOT_BITS - 1);
+    let mut out = [U256::ZERO; PACK_SLOTS];
+    for slot in &mut out {
+        let raw = v & (modulus - U256::from(1));
+        // The signed remainder: raw, or raw − 2^50 in two's complement.
+        let lo = if raw >= half { raw.wrapping_sub(modulus) } else { raw };
+        v = v.wrapping_sub(lo).arithmetic_shr(PACK_SLOT_BITS);
+        let lo_negative = lo.bit(255);
+        *slot = if lo_negative { FIELD_MODULUS - U256::ZERO.wrapping_sub(lo) } else { lo };
+    }
+    if v != U256::ZERO {
+        return Err(Error::InvalidParam {
+            name: "packed logits",
+            reason: format!("{x} is not three 50-bit slots"),
+        });
+    }
+    Ok(out)
+}
+
+/// The logits of a batch of packed instances, in order ([`unpack`] of each).
+///
+/// # Errors
+/// As [`unpack`], naming the instance's index.
+pub fn unpack_all(instances: &[U256]) -> Result<Vec<U256>> {
+    let mut out = Vec::with_capacity(instances.len() * PACK_SLOTS);
+    for (i, x) in instances.iter().enumerate() {
+        let slots = unpack(*x).map_err(|e| Error::InvalidParam {
+            name: "packed logits",
+            reason: format!("instance {i}: {e}"),
+        })?;
+        out.extend(slots);
+    }
+    Ok(out)
+}
+
+/// Packs field-element logits three to an instance, as a packed circuit's outputs are (the
+/// inverse of [`unpack_all`]; for tests and fixtures).
+///
+/// # Panics
+/// If the number of logits is not a multiple of three or a logit is outside `[−2^49, 2^49)`.
+pub fn pack(logits: &[U256]) -> Vec<U256> {
+    assert_eq!(logits.len() % PACK_SLOTS, 0, "logits come in threes");
+    logits
+        .chunks(PACK_SLOTS)
+        .map(|c| {
+            let mut v = U256::ZERO;
+            for (j, z) in c.iter().enumerate() {
+                let (neg, mag) = from_field(*z).expect("a field element");
+                assert!(mag < U256::from(1) << (PACK_SLOT_BITS - 1), "logit out of slot range");
+                let term = mag << (PACK_SLOT_BITS * j);
+                v = if neg { v.wrapping_sub(term) } else { v.wrapping_add(term) };
+            }
+            if v.bit(255) { FIELD_MODULUS - U256::ZERO.wrapping_sub(v) } else { v }
+        })
+        .collect()
+}
+
 /// A float logit in the proof's fixed point, `round(z · 2^bits)`, as a field element.
 pub fn logit_to_field(z: f64, bits: u8) -> U256 {
     to_field((z * (1u128 << bits) as f64).round() as i128)
@@ -257,7 +331,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn packing_round_trips_and_refuses_leftovers() {
+        let logits: Vec<U256> =
+            [-5.25, 0.0, 3.5, -40.0, 1e-6, -1e-6].iter().map(|z| logit_to_field(*z, 28)).collect();
+        let packed = pack(&logits);
+        assert_eq!(packed.len(), 2);
+        assert_eq!(unpack_all(&packed).unwrap(), logits);
+        // A value above the three slots is not a packed instance.
+        let e = unpack(U256::from(1) << 150).unwrap_err().to_string();
+        assert!(e.contains("three 50-bit slots"), "{e}");
+        let e = unpack_all(&[packed[0], FIELD_MODULUS]).unwrap_err().to_string();
+        assert!(e.contains("instance 1"), "{e}");
+    }
+
     proptest! {
+        #[test]
+        fn any_three_slot_logits_round_trip(a in -(1i128 << 49)..(1i128 << 49), b in -(1i128 << 49)..(1i128 << 49), c in -(1i128 << 49)..(1i128 << 49)) {
+            let logits = [to_field(a), to_field(b), to_field(c)];
+            prop_assert_eq!(unpack_all(&pack(&logits)).unwrap(), logits.to_vec());
+        }
+
         #[test]
         fn rounds_up_by_at_most_one_unit(z in -45.0f64..45.0, bits in 8u8..=32) {
             let one = (1u64 << PROB_BITS) as f64;

@@ -143,6 +143,50 @@ pub fn export_logit(model: &LogisticModel, batch: usize) -> Result<Vec<u8>> {
     Ok(encode(graph, format!("logit of a logistic regression over {}", model.features.join(", "))))
 }
 
+/// Serialises `model`'s logits packed three to an output, over batches of exactly `batch` rows (a
+/// multiple of 3): [`export_logit`]'s `Gemm`, then `Reshape` to `[batch / 3, 3]` and a `MatMul` by
+/// `[2^-s, 2^(50 − s), 2^(100 − s)]`, with `s = param_scale` the fractional bits the circuit gives
+/// its weights, so that each proven output is the integer `Σ_j q_j · 2^(50 j)` of
+/// [`crate::link::unpack`] (`q_j` the logits at `input_scale + param_scale` bits). Every constant
+/// is a power of two, exact in f32 and after quantisation.
+pub fn export_logit_packed(
+    model: &LogisticModel,
+    batch: usize,
+    param_scale: u32,
+) -> Result<Vec<u8>> {
+    let slots = crate::link::PACK_SLOTS;
+    if batch == 0 || !batch.is_multiple_of(slots) {
+        return Err(Error::InvalidParam {
+            name: "batch",
+            reason: format!("{batch} is not a positive multiple of {slots}"),
+        });
+    }
+    let mut proto = ModelProto::decode(&export_logit(model, batch)?[..])
+        .map_err(|e| Error::Onnx(format!("re-reading the logit graph: {e}")))?;
+    let graph = proto.graph.as_mut().expect("export_logit writes a graph");
+    let groups = (batch / slots) as i64;
+    graph.node.push(node("Reshape", &[LOGIT_OUTPUT, "groups"], "grouped"));
+    graph.node.push(node("MatMul", &["grouped", "pack"], PACKED_OUTPUT));
+    graph.initializer.push(TensorProto {
+        name: "groups".into(),
+        dims: vec![2],
+        data_type: DataType::Int64 as i32,
+        int64_data: vec![groups, slots as i64],
+        ..Default::default()
+    });
+    let pack = (0..slots)
+        .map(|j| 2f32.powi((crate::link::PACK_SLOT_BITS * j) as i32 - param_scale as i32))
+        .collect();
+    graph.initializer.push(tensor("pack", &[slots as i64, 1], pack));
+    graph.output = vec![value_info(PACKED_OUTPUT, &[groups, 1])];
+    graph.name = "zkrisk_logit_packed".into();
+    proto.doc_string = format!("{} (packed {slots} to an output)", proto.doc_string);
+    Ok(proto.encode_to_vec())
+}
+
+/// Name of the output of [`export_logit_packed`].
+pub const PACKED_OUTPUT: &str = "packed_logits";
+
 /// Serialises an [`MlpModel`] as an ONNX graph over batches of exactly `batch` rows:
 /// `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(W₁, b₁) → Relu → Gemm(w₂, b₂) → Sigmoid →
 /// probability[batch, 1]`. A Platt calibration folded into the model is part of `w₂, b₂`.

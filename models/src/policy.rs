@@ -75,6 +75,9 @@ pub enum Link {
     /// The outputs are logits, `round(z · 2^bits)` as field elements; the rule reads
     /// [`crate::link::probability_up`] of each (the oracle's `Logits` layout).
     Logistic,
+    /// The outputs are logits packed three to an instance ([`crate::link::unpack`]); the rule reads
+    /// the probability of each (the oracle's `PackedLogits` layout).
+    PackedLogistic,
 }
 
 /// The probabilities the rule reads from a proof's outputs, and their fractional bits.
@@ -103,6 +106,10 @@ pub fn probabilities(
         }
         Link::Logistic => {
             Ok((crate::link::probabilities_up(outputs, bits)?, crate::link::PROB_BITS))
+        }
+        Link::PackedLogistic => {
+            let logits = crate::link::unpack_all(outputs)?;
+            Ok((crate::link::probabilities_up(&logits, bits)?, crate::link::PROB_BITS))
         }
     }
 }

@@ -16,7 +16,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use serde::Serialize;
-use zkrisk_models::{LogisticModel, onnx};
+use zkrisk_models::LogisticModel;
 
 use crate::{
     Error, Result, chain,
@@ -44,8 +44,9 @@ pub struct ProveConfig {
 
 /// The configurations `zkrisk bench prove` tries by default: the sigmoid-in-circuit layout the
 /// demo used before, the logit circuit with two and one columns per block, the chosen one
-/// ([`CircuitKind::EPOCH`]) at larger batches, and the chosen one with KZG-committed inputs.
-pub const CONFIGS: [ProveConfig; 6] = [
+/// ([`CircuitKind::EPOCH`]) at larger batches, the chosen one with KZG-committed inputs, and three
+/// logits to an instance at 255 scores ([`CircuitKind::EPOCH_PACKED`]).
+pub const CONFIGS: [ProveConfig; 7] = [
     ProveConfig { name: "sigmoid-64", batch: 64, kind: CircuitKind::Calibrated },
     ProveConfig {
         name: "logit-64-2col",
@@ -56,6 +57,7 @@ pub const CONFIGS: [ProveConfig; 6] = [
             num_inner_cols: 2,
             min_logrows: 10,
             committed_inputs: false,
+            packed: false,
         },
     },
     ProveConfig { name: "logit-64", batch: 64, kind: CircuitKind::EPOCH },
@@ -70,8 +72,10 @@ pub const CONFIGS: [ProveConfig; 6] = [
             num_inner_cols: 1,
             min_logrows: 10,
             committed_inputs: true,
+            packed: false,
         },
     },
+    ProveConfig { name: "logit-255-packed", batch: 255, kind: CircuitKind::EPOCH_PACKED },
 ];
 
 /// What one configuration measured.
@@ -99,7 +103,7 @@ pub struct ProveFigures {
     pub verify_seconds: f64,
     /// Proof size in bytes.
     pub proof_bytes: usize,
-    /// Public instances (one per score).
+    /// Public instances (one per score; one per three for a packed circuit).
     pub instances: usize,
     /// Bytes of the `verifyProof(proof, instances)` calldata.
     pub calldata_bytes: usize,
@@ -192,10 +196,7 @@ pub async fn prove(
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
             let x = &input.rows[..c.batch * cols];
-            let bytes = match c.kind {
-                CircuitKind::Calibrated => onnx::export(input.model, c.batch)?,
-                CircuitKind::Linear { .. } => onnx::export_logit(input.model, c.batch)?,
-            };
+            let bytes = c.kind.export(input.model, c.batch)?;
             std::fs::write(dir.join("model.onnx"), &bytes).map_err(Error::io(&dir))?;
             prover::write_input(&dir.join("calibration.json"), &input.calibration[..x.len()])?;
             let t = Instant::now();
@@ -227,8 +228,8 @@ pub async fn prove(
             }
             let verify_seconds = t.elapsed().as_secs_f64();
 
-            let bits = u8::try_from(circuit.output_scale)
-                .map_err(|_| Error::Bench(format!("output scale {}", circuit.output_scale)))?;
+            let bits = u8::try_from(circuit.score_bits())
+                .map_err(|_| Error::Bench(format!("output scale {}", circuit.score_bits())))?;
             let (p, prob_bits) =
                 zkrisk_models::policy::probabilities(&proof.instances, bits, c.kind.link())?;
             let native = input.model.predict_proba(x)?;

@@ -64,6 +64,7 @@ mod bindings {
         error ParamsMismatch(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus);
         error OutputScaleTooLarge(uint8 outputScaleBits);
         error NotAFieldElement(uint256 value);
+        error MalformedPackedLogits(uint256 instance);
         error EmptyScores();
         error NotRiskOracle();
         error NotGuardian();
@@ -105,7 +106,9 @@ mod bindings {
             /// Instance 0 is the collateral price, then the scores.
             PriceThenScores,
             /// The public instances are logits; the oracle applies the logistic link.
-            Logits
+            Logits,
+            /// Each public instance packs three logits; the oracle unpacks and applies the link.
+            PackedLogits
         }
         /// A registered model.
         struct Model {
@@ -527,6 +530,7 @@ pub const fn layout_for(link: zkrisk_models::policy::Link) -> RiskOracle::Instan
     match link {
         zkrisk_models::policy::Link::Identity => RiskOracle::InstanceLayout::ScoresOnly,
         zkrisk_models::policy::Link::Logistic => RiskOracle::InstanceLayout::Logits,
+        zkrisk_models::policy::Link::PackedLogistic => RiskOracle::InstanceLayout::PackedLogits,
     }
 }
 

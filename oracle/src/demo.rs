@@ -301,7 +301,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     step(4, "exporting the logit as ONNX (standardisation folded in) and checking it with tract");
     let kind = prover::CircuitKind::EPOCH;
     let link = kind.link();
-    let onnx_bytes = onnx::export_logit(&model, cfg.batch)?;
+    let onnx_bytes = kind.export(&model, cfg.batch)?;
     let runner = onnx::OnnxRunner::load(&onnx_bytes, cfg.batch, cols)?;
     let via_onnx = runner.run(&x)?;
     let onnx_err = native
@@ -342,8 +342,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let verified_offchain = worker.verify(&circuit, &proof.proof_path).await?;
     worker.shutdown().await;
     info!(prove_seconds = proof.prove_seconds, verified_offchain, "batch proven");
-    let bits = u8::try_from(circuit.output_scale)
-        .map_err(|_| Error::Demo(format!("output scale {} too large", circuit.output_scale)))?;
+    let bits = u8::try_from(circuit.score_bits())
+        .map_err(|_| Error::Demo(format!("output scale {} too large", circuit.score_bits())))?;
     // The proof's outputs are logits; the oracle reads them through the logistic link.
     let scores = proof.instances.clone();
     let (probabilities, prob_bits) = policy::probabilities(&scores, bits, link)?;
@@ -476,7 +476,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             verified_offchain,
             logrows: circuit.logrows,
             pk_bytes: circuit.pk_bytes,
-            output_scale_bits: circuit.output_scale,
+            output_scale_bits: circuit.score_bits(),
             proof_bytes: proof.proof.len(),
             srs: circuit.srs_kind.clone(),
             circuit_cached: cached,

@@ -56,6 +56,10 @@ pub enum CircuitKind {
         /// Commit to the inputs (ezkl `polycommit`: a KZG commitment of the features in the proof,
         /// which the published inputs can be checked against) instead of leaving them private.
         committed_inputs: bool,
+        /// Three logits to a public instance ([`zkrisk_models::onnx::export_logit_packed`], the
+        /// oracle's `PackedLogits` layout): a third of the instances, for batches that are a
+        /// multiple of 3.
+        packed: bool,
     },
 }
 
@@ -68,14 +72,42 @@ impl CircuitKind {
         num_inner_cols: 1,
         min_logrows: 10,
         committed_inputs: false,
+        packed: false,
+    };
+
+    /// The epoch circuit with three logits to an instance: for feeds of at least 255 scores,
+    /// where it keeps verification under 450k gas at about 1.6k gas per score.
+    pub const EPOCH_PACKED: Self = Self::Linear {
+        input_scale: 14,
+        param_scale: 14,
+        num_inner_cols: 1,
+        min_logrows: 10,
+        committed_inputs: false,
+        packed: true,
     };
 
     /// How the oracle reads this circuit's outputs.
     pub const fn link(&self) -> zkrisk_models::policy::Link {
         match self {
             Self::Calibrated => zkrisk_models::policy::Link::Identity,
-            Self::Linear { .. } => zkrisk_models::policy::Link::Logistic,
+            Self::Linear { packed: false, .. } => zkrisk_models::policy::Link::Logistic,
+            Self::Linear { packed: true, .. } => zkrisk_models::policy::Link::PackedLogistic,
         }
+    }
+
+    /// The ONNX graph of `model` this circuit proves, for batches of `batch` rows.
+    ///
+    /// # Errors
+    /// The export's: a zero batch, or a packed one that is not a multiple of 3.
+    pub fn export(&self, model: &zkrisk_models::LogisticModel, batch: usize) -> Result<Vec<u8>> {
+        use zkrisk_models::onnx;
+        Ok(match self {
+            Self::Calibrated => onnx::export(model, batch)?,
+            Self::Linear { packed: false, .. } => onnx::export_logit(model, batch)?,
+            Self::Linear { packed: true, param_scale, .. } => {
+                onnx::export_logit_packed(model, batch, *param_scale)?
+            }
+        })
     }
 
     fn run_args(&self) -> Value {
@@ -87,6 +119,7 @@ impl CircuitKind {
                 num_inner_cols,
                 min_logrows,
                 committed_inputs,
+                packed,
             } => json!({
                 "input_scale": input_scale,
                 "param_scale": param_scale,
@@ -98,6 +131,7 @@ impl CircuitKind {
                 // would add a table and bind nothing the proof does not already.
                 "ignore_range_check_io": true,
                 "committed_inputs": committed_inputs,
+                "packed": packed,
             }),
         }
     }
@@ -147,6 +181,17 @@ const fn calibrated() -> CircuitKind {
 }
 
 impl Circuit {
+    /// Fractional bits of the scores the oracle reads: the output scale, except for a packed
+    /// circuit, whose outputs carry the logits at `input_scale + param_scale` bits in 50-bit slots.
+    pub const fn score_bits(&self) -> u32 {
+        match self.kind {
+            CircuitKind::Linear { packed: true, input_scale, param_scale, .. } => {
+                input_scale + param_scale
+            }
+            _ => self.output_scale,
+        }
+    }
+
     /// The same circuit after its directory moved to `to`: paths inside the old directory are
     /// re-rooted, paths outside it (a ceremony SRS file) are kept.
     pub fn relocate(mut self, to: &Path) -> Self {

@@ -14,7 +14,7 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
     let work = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
         .args(["--root", root.to_str().unwrap(), "bench", "prove", "--json", "--runs", "3"])
-        .args(["--configs", "logit-64,logit-64-2col", "--work-dir"])
+        .args(["--configs", "logit-64,logit-64-2col,logit-255-packed", "--work-dir"])
         .arg(work.path())
         .output()
         .expect("zkrisk runs");
@@ -22,7 +22,7 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
     assert!(run.status.success(), "bench prove failed:\n{stderr}");
     let stdout = String::from_utf8_lossy(&run.stdout);
     let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     let f = &lines[0];
     assert_eq!(f["config"], "logit-64");
     assert_eq!(f["batch"], 64);
@@ -52,6 +52,15 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
         f["verify_execution_gas"].as_u64() < two["verify_execution_gas"].as_u64(),
         "{f} vs {two}"
     );
+    // Three logits to an instance: 255 scores in 85 instances, verification under 450k gas and
+    // under 2k gas per score, the proven probabilities (unpacked, through the link) within 1e-3.
+    let p = &lines[2];
+    assert_eq!(p["config"], "logit-255-packed");
+    assert_eq!((p["batch"].as_u64(), p["instances"].as_u64()), (Some(255), Some(85)), "{p}");
+    assert!(p["verify_execution_gas"].as_u64().unwrap() <= 450_000, "{p}");
+    assert!(p["verify_gas_per_score"].as_f64().unwrap() <= 2_000.0, "{p}");
+    assert!(p["max_abs_error"].as_f64().unwrap() <= 1e-3, "{p}");
+    assert!(p["pk_bytes"].as_u64().unwrap() <= 64 << 20, "{p}");
     // Progress went to stderr.
     assert!(stderr.contains("logit-64: proof 3 of 3"), "{stderr}");
 }

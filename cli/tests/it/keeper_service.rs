@@ -195,7 +195,8 @@ async fn keeper_survives_outage_drop_worker_kill_restart_and_reorg_and_two_keepe
     let model = LogisticModel::load(&model_path).unwrap();
     let work = dir.join("work");
     let mut worker = EzklWorker::start(WorkerConfig::in_project(&root)).await.unwrap();
-    let (circuit, _) = feed_circuit(&mut worker, &work, &model, BATCH, &calibration).await.unwrap();
+    let (circuit, _) =
+        feed_circuit(&mut worker, &work, &model, BATCH, &calibration, false).await.unwrap();
     worker.shutdown().await;
     let verifier =
         solc::compile(&root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier").unwrap();
@@ -203,7 +204,7 @@ async fn keeper_survives_outage_drop_worker_kill_restart_and_reorg_and_two_keepe
     let (_, keeper_addr) = chain::signer_provider(anvil.url(), KEEPER_KEY).unwrap();
     let mut stack = StackConfig::local(
         keeper_addr,
-        u8::try_from(circuit.output_scale).unwrap(),
+        u8::try_from(circuit.score_bits()).unwrap(),
         BATCH as u16,
         MAX_AGE,
         "WETH",

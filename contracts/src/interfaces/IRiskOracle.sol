@@ -32,12 +32,15 @@ interface IRiskOracle {
     ///      then the scores. `Logits`: instances = the model's logits as field elements (negative z as
     ///      r - |z|) with `outputScaleBits` fractional bits; the oracle applies the logistic link itself
     ///      (`Logistic.probabilityUp`, rounded up) and the rule to those probabilities. A logit circuit
-    ///      has no lookup table: it proves about 20x faster with a proving key about 100x smaller.
+    ///      has no lookup table: it proves about 100x faster with a proving key about 300x smaller.
+    ///      `PackedLogits`: each instance packs three logits (`Logistic.packedProbabilitySumUp`), so a
+    ///      batch of `batchSize` scores has `batchSize / 3` instances, a third of the instance gas.
     ///      The oracle builds the instances from the update, so one `submit` serves every layout.
     enum InstanceLayout {
         ScoresOnly,
         PriceThenScores,
-        Logits
+        Logits,
+        PackedLogits
     }
 
     /// @notice A registered model.
@@ -45,7 +48,7 @@ interface IRiskOracle {
     /// @param featureSchemaHash keccak256 of the model's feature schema (names, order, units, preprocessing).
     /// @param outputScaleBits The model's output scale: a score of 2^outputScaleBits means probability 1
     ///        (`Logits` layout: the logits' fractional bits).
-    /// @param batchSize The number of scores per proof.
+    /// @param batchSize The number of scores per proof (for `PackedLogits`, three per instance).
     /// @param horizon The scores' horizon in seconds (e.g. 7 days for a 7-day liquidation probability).
     /// @param layout How the verifier's public instances are laid out.
     /// @param active True from registration until retirement (retirement is final).

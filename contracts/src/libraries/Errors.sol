@@ -82,6 +82,9 @@ library Errors {
     /// @notice A proven logit that is not a BN254 scalar-field element (`Logits` layout).
     error NotAFieldElement(uint256 value);
 
+    /// @notice A `PackedLogits` instance that does not decompose into three 50-bit signed slots.
+    error MalformedPackedLogits(uint256 instance);
+
     /* ------------------------------------ RiskRule ------------------------------------ */
 
     /// @notice `RiskRule.params` was given no scores.

@@ -26,6 +26,8 @@ library Logistic {
     uint256 internal constant LOGIT_CAP = 40;
     /// @notice The largest logit scale accepted.
     uint8 internal constant MAX_LOGIT_BITS = 64;
+    /// @notice Logits per instance of a `PackedLogits` circuit.
+    uint256 internal constant PACK_SLOTS = 3;
     /// @notice The BN254 scalar field modulus: public instances are below it.
     uint256 internal constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -55,7 +57,47 @@ library Logistic {
         if (logit >= FIELD_MODULUS) revert Errors.NotAFieldElement(logit);
         if (bits > MAX_LOGIT_BITS) revert Errors.OutputScaleTooLarge(bits);
         bool negative = logit > FIELD_MODULUS >> 1;
-        uint256 magnitude = negative ? FIELD_MODULUS - logit : logit;
+        return _probabilityUp(negative, negative ? FIELD_MODULUS - logit : logit, bits);
+    }
+
+    /// @notice The sum of the probabilities (as `probabilityUp`) of the three logits packed in one
+    ///         instance of a `PackedLogits` circuit.
+    /// @dev The instance is the signed integer sum_j q_j * 2^(50 j), j < 3, each q_j in [-2^49, 2^49)
+    ///      (a logit with `bits` fractional bits), encoded in the field like any instance. Slots are
+    ///      read from the lowest as signed remainders modulo 2^50, in 256-bit two's complement.
+    ///      Reverts with `NotAFieldElement` if `instance >= FIELD_MODULUS` and `MalformedPackedLogits` if
+    ///      anything is left above the three slots; `OutputScaleTooLarge` if `bits > MAX_LOGIT_BITS`.
+    function packedProbabilitySumUp(uint256 instance, uint8 bits) internal pure returns (uint256 sum) {
+        if (instance >= FIELD_MODULUS) revert Errors.NotAFieldElement(instance);
+        if (bits > MAX_LOGIT_BITS) revert Errors.OutputScaleTooLarge(bits);
+        // Two's complement of the signed value; |value| < r / 2 < 2^253.
+        uint256 v = instance;
+        if (instance > FIELD_MODULUS >> 1) {
+            unchecked {
+                v = 0 - (FIELD_MODULUS - instance);
+            }
+        }
+        for (uint256 j; j < PACK_SLOTS; ++j) {
+            uint256 lo;
+            uint256 rest;
+            bool negative;
+            assembly ("memory-safe") {
+                lo := and(v, sub(shl(50, 1), 1))
+                negative := iszero(lt(lo, shl(49, 1)))
+                // The signed remainder lo - 2^50 when negative (two's complement), then its removal.
+                if negative { lo := sub(lo, shl(50, 1)) }
+                rest := sar(50, sub(v, lo))
+                // The magnitude of the slot's logit.
+                if negative { lo := sub(0, lo) }
+            }
+            sum += _probabilityUp(negative, lo, bits);
+            v = rest;
+        }
+        if (v != 0) revert Errors.MalformedPackedLogits(instance);
+    }
+
+    /// @dev The probability of the logit -magnitude (negative) or +magnitude, rounded up.
+    function _probabilityUp(bool negative, uint256 magnitude, uint8 bits) private pure returns (uint256 p) {
         uint256 e = _exp(magnitude, bits, !negative);
         assembly ("memory-safe") {
             // scale * ONE = 2^96; 1 + E < 2^125: no overflow.

@@ -272,6 +272,11 @@ pub struct FeedConfig {
     /// Scores per proof: the batch of the circuit whose verifier is registered.
     #[serde(default = "default_batch")]
     pub batch: usize,
+    /// Prove three logits to a public instance (the oracle's `PackedLogits` layout): for batches
+    /// that are a multiple of 3, where a third of the instances keeps verification cheap (255
+    /// scores: about 398k gas, 1.6k per score; docs/proving.md).
+    #[serde(default)]
+    pub packed: bool,
     /// Reserves scored (symbols of the market, e.g. `WETH`).
     pub markets: Vec<String>,
     /// Cron expression with seconds (`sec min hour day month weekday`, UTC).
@@ -506,6 +511,12 @@ fn check(
         if f.batch == 0 || f.batch > usize::from(u16::MAX) {
             return Err(bad(&key("batch"), format!("{} is not in 1..=65535", f.batch)));
         }
+        if f.packed && !f.batch.is_multiple_of(3) {
+            return Err(bad(
+                &key("packed"),
+                format!("a packed circuit needs a batch that is a multiple of 3, not {}", f.batch),
+            ));
+        }
         if f.max_data_age_seconds == 0 {
             return Err(bad(&key("max_data_age_seconds"), "must be at least 1".into()));
         }
@@ -634,6 +645,7 @@ max_data_age_seconds = 3600
             ("model_id = 1", "model_id = 0", "feed[0].model_id"),
             ("calibration = \"model.json\"", "calibration = \"c.json\"", "feed[0].calibration"),
             ("model_id = 1", "model_id = 1\nbatch = 0", "feed[0].batch"),
+            ("model_id = 1", "model_id = 1\nbatch = 64\npacked = true", "feed[0].packed"),
             (
                 "pool = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"",
                 "pool = \"pool\"",

@@ -251,8 +251,8 @@ impl Pipeline for LivePipeline {
         let seconds = started.elapsed().as_secs_f64();
         self.metrics.proof(feed, seconds);
 
-        let bits = u8::try_from(m.circuit.output_scale).map_err(|_| {
-            Error::Keeper(format!("output scale {} too large", m.circuit.output_scale))
+        let bits = u8::try_from(m.circuit.score_bits()).map_err(|_| {
+            Error::Keeper(format!("output scale {} too large", m.circuit.score_bits()))
         })?;
         let link = m.circuit.kind.link();
         let scores = proof.instances.clone();

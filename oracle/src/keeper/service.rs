@@ -47,7 +47,7 @@ use alloy::{
 use chrono::{TimeZone, Utc};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
-use zkrisk_models::{LogisticModel, onnx};
+use zkrisk_models::LogisticModel;
 use zkrisk_pipeline::aave::store as data_store;
 
 use super::{
@@ -128,8 +128,10 @@ pub fn calibration_input(
 }
 
 /// The circuit of a feed: `model`'s logit exported to ONNX with a batch dimension of `batch`
-/// ([`onnx::export_logit`]), laid out as [`prover::CircuitKind::EPOCH`] (no lookup; the oracle
-/// applies the link, `Logits` layout), set up under `work_dir/circuits/` or reused from there.
+/// ([`zkrisk_models::onnx::export_logit`]), laid out as [`prover::CircuitKind::EPOCH`] (no lookup; the oracle
+/// applies the link, `Logits` layout), or with `packed` three logits to an instance
+/// ([`prover::CircuitKind::EPOCH_PACKED`], `PackedLogits`), set up under `work_dir/circuits/` or
+/// reused from there.
 /// [`calibration_input`] of `calibration` is kept with it as the reference batch. The verifier to
 /// register for the feed is the circuit's `verifier_sol`.
 ///
@@ -141,10 +143,11 @@ pub async fn feed_circuit(
     model: &LogisticModel,
     batch: usize,
     calibration: &std::path::Path,
+    packed: bool,
 ) -> Result<(prover::Circuit, bool), Error> {
-    let onnx_bytes = onnx::export_logit(model, batch)?;
+    let kind = if packed { prover::CircuitKind::EPOCH_PACKED } else { prover::CircuitKind::EPOCH };
+    let onnx_bytes = kind.export(model, batch)?;
     let calibration = calibration_input(calibration, model.features.len(), batch)?;
-    let kind = prover::CircuitKind::EPOCH;
     prover::cached_circuit(worker, work_dir, &onnx_bytes, calibration.as_bytes(), kind).await
 }
 
@@ -269,7 +272,7 @@ async fn start(
             .map_err(|e| input(&key("model"), path, format!("{}: {e}", f.model.display())))?;
         info!(feed = %f.name, batch = f.batch, "circuit: set up or reuse");
         let (circuit, cached) =
-            feed_circuit(&mut worker, work, &model, f.batch, &f.calibration).await?;
+            feed_circuit(&mut worker, work, &model, f.batch, &f.calibration, f.packed).await?;
         info!(feed = %f.name, logrows = circuit.logrows, pk_bytes = circuit.pk_bytes, cached,
             verifier = %circuit.verifier_sol.display(), "circuit ready");
         let registered = oracle.model(f.model_id).call().await.map_err(revert_error)?;
@@ -284,7 +287,7 @@ async fn start(
             return Err(input(&key("model_id"), path, format!("model {} is retired", f.model_id)));
         }
         if usize::from(registered.batchSize) != f.batch
-            || u32::from(registered.outputScaleBits) != circuit.output_scale
+            || u32::from(registered.outputScaleBits) != circuit.score_bits()
             || registered.layout != chain::layout_for(circuit.kind.link())
         {
             return Err(input(
@@ -297,7 +300,7 @@ async fn start(
                     registered.outputScaleBits,
                     registered.layout,
                     f.batch,
-                    circuit.output_scale,
+                    circuit.score_bits(),
                     chain::layout_for(circuit.kind.link())
                 ),
             ));

@@ -51,7 +51,7 @@ async fn prove(
     let proof =
         worker.prove(&circuit, &dir.join("input.json"), &dir.join("proof.json")).await.unwrap();
     assert!(worker.verify(&circuit, &proof.proof_path).await.unwrap());
-    let bits = u8::try_from(circuit.output_scale).unwrap();
+    let bits = u8::try_from(circuit.score_bits()).unwrap();
     let (p, bits) = policy::probabilities(&proof.instances, bits, kind.link()).unwrap();
     let one = (1u128 << bits) as f64;
     p.iter().map(|v| *v as f64 / one).collect()
