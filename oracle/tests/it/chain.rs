@@ -278,3 +278,71 @@ async fn dropping_anvil_stops_the_node() {
     }
     assert!(closed, "anvil still listens on {addr} after the drop");
 }
+
+/// The packed epoch circuit end to end on anvil: the update the Rust side builds from a real
+/// 255-score proof (`Link::PackedLogistic`: unpacking, the link and the rule) is the one the
+/// contracts accept, with the real verifier; a slot moved by one is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packed_logit_proof_built_in_rust_is_accepted_on_chain() {
+    let root = root();
+    let path = root.join("contracts/test/fixtures/epoch_proof_packed.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(v["layout"], "PackedLogits");
+    let proof = hex::decode(v["proof"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let instances: Vec<U256> = v["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().parse().unwrap())
+        .collect();
+    let bits = v["outputScaleBits"].as_u64().unwrap() as u8;
+    let batch = v["batchSize"].as_u64().unwrap() as u16;
+    assert_eq!(usize::from(batch), 3 * instances.len());
+
+    let anvil =
+        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(T0)).await.unwrap();
+    let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
+    let verifier = solc::compile(
+        &root.join("scripts/solc"),
+        &root.join("contracts/test/fixtures/Halo2VerifierPacked.sol"),
+        "Halo2VerifierPacked",
+    )
+    .unwrap();
+    // The fixture's batch asks for an LTV of about 79.2 %: start within the steward's 50 bps.
+    let initial = policy::CollateralParams {
+        ltv: 7950,
+        liquidation_threshold: 8450,
+        liquidation_bonus: 10_500,
+    };
+    let mut stack = chain::StackConfig::local(keeper, bits, batch, 86_400, "WETH", initial);
+    stack.layout = chain::layout_for(policy::Link::PackedLogistic);
+    let d = chain::deploy_stack(
+        &provider,
+        &root.join("contracts/out"),
+        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
+        verifier.creation,
+        &stack,
+    )
+    .await
+    .unwrap();
+    let (now, ctx) = context_now(&provider, &d).await;
+    let client = OracleClient::new(provider.clone(), d.oracle);
+    let link = policy::Link::PackedLogistic;
+    let update = |outputs: &[U256], epoch| {
+        chain::update_for(d.asset, epoch, now - 600, outputs, bits, link, &ctx).unwrap()
+    };
+    // A slot moved by one (the lowest logit of instance 0 one unit higher): the parameters follow
+    // the Rust rule, the proof does not.
+    let mut moved = instances.clone();
+    moved[0] = (moved[0] + U256::from(1)) % zkrisk_models::link::FIELD_MODULUS;
+    reverted_with(client.check(&update(&moved, 1), &proof).await, "InvalidProof");
+    let sent = client.submit(&update(&instances, 1), &proof).await.unwrap();
+    let state = client.market_state(d.asset).await.unwrap();
+    let expected = policy::apply_outputs(&instances, bits, link).unwrap();
+    assert_eq!(state.epoch, 1);
+    assert_eq!(state.riskBps, expected.risk_bps);
+    assert_eq!(state.params.ltv, expected.params.ltv);
+    assert!(expected.params.ltv < initial.ltv, "{expected:?}");
+    assert!(sent.gas_used > 0);
+    anvil.stop().await.unwrap();
+}
