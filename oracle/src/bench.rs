@@ -44,8 +44,8 @@ pub struct ProveConfig {
 
 /// The configurations `zkrisk bench prove` tries by default: the sigmoid-in-circuit layout the
 /// demo used before, the logit circuit with two and one columns per block, the chosen one
-/// ([`CircuitKind::EPOCH`]) at larger batches, the chosen one with KZG-committed inputs, and three
-/// logits to an instance at 255 scores ([`CircuitKind::EPOCH_PACKED`]).
+/// ([`CircuitKind::EPOCH`], inputs KZG-committed) at larger batches, the chosen one with private
+/// inputs, and three logits to an instance at 255 scores ([`CircuitKind::EPOCH_PACKED`]).
 pub const CONFIGS: [ProveConfig; 7] = [
     ProveConfig { name: "sigmoid-64", batch: 64, kind: CircuitKind::Calibrated },
     ProveConfig {
@@ -56,7 +56,7 @@ pub const CONFIGS: [ProveConfig; 7] = [
             param_scale: 14,
             num_inner_cols: 2,
             min_logrows: 10,
-            committed_inputs: false,
+            committed_inputs: true,
             packed: false,
         },
     },
@@ -64,14 +64,14 @@ pub const CONFIGS: [ProveConfig; 7] = [
     ProveConfig { name: "logit-128", batch: 128, kind: CircuitKind::EPOCH },
     ProveConfig { name: "logit-256", batch: 256, kind: CircuitKind::EPOCH },
     ProveConfig {
-        name: "logit-64-committed",
+        name: "logit-64-private",
         batch: 64,
         kind: CircuitKind::Linear {
             input_scale: 14,
             param_scale: 14,
             num_inner_cols: 1,
             min_logrows: 10,
-            committed_inputs: true,
+            committed_inputs: false,
             packed: false,
         },
     },

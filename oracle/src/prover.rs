@@ -65,24 +65,25 @@ pub enum CircuitKind {
 
 impl CircuitKind {
     /// The configuration the keeper and the demo prove with: logits at 2^-28 from inputs and weights
-    /// at 2^-14, one column per block (measured by `zkrisk bench prove`, docs/proving.md).
+    /// at 2^-14, one column per block, the inputs KZG-committed in the proof (measured by `zkrisk
+    /// bench prove`, docs/proving.md).
     pub const EPOCH: Self = Self::Linear {
         input_scale: 14,
         param_scale: 14,
         num_inner_cols: 1,
         min_logrows: 10,
-        committed_inputs: false,
+        committed_inputs: true,
         packed: false,
     };
 
     /// The epoch circuit with three logits to an instance: for feeds of at least 255 scores,
-    /// where it keeps verification under 450k gas at about 1.6k gas per score.
+    /// where it keeps verification under 450k gas at about 1.7k gas per score.
     pub const EPOCH_PACKED: Self = Self::Linear {
         input_scale: 14,
         param_scale: 14,
         num_inner_cols: 1,
         min_logrows: 10,
-        committed_inputs: false,
+        committed_inputs: true,
         packed: true,
     };
 

@@ -10,7 +10,8 @@ pragma solidity ^0.8.20;
 ///         parameters in the `AaveRiskSteward`, which applies them to Aave within its bounds.
 /// @dev What a verified update proves, and what it does not:
 ///      - Proven (SNARK): the scores are the outputs of the registered model (its weights are fixed in the
-///        verifier's verifying key) on SOME private inputs of the batch's shape; with a model whose
+///        verifier's verifying key) on SOME inputs of the batch's shape (the epoch circuits commit to
+///        them in the proof, so inputs published beside it can be checked off-chain); with a model whose
 ///        layout is `PriceThenScores`, also that those inputs were computed at the collateral price the
 ///        update claims (the circuit exposes it as public instance 0).
 ///      - Checked on-chain: the scores are probabilities (or, for a `Logits` model, logits the oracle turns

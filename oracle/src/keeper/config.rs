@@ -274,7 +274,7 @@ pub struct FeedConfig {
     pub batch: usize,
     /// Prove three logits to a public instance (the oracle's `PackedLogits` layout): for batches
     /// that are a multiple of 3, where a third of the instances keeps verification cheap (255
-    /// scores: about 398k gas, 1.6k per score; docs/proving.md).
+    /// scores: about 421k gas, 1.7k per score; docs/proving.md).
     #[serde(default)]
     pub packed: bool,
     /// Reserves scored (symbols of the market, e.g. `WETH`).
