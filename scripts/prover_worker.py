@@ -159,7 +159,6 @@ def setup(params):
         "input_scale": settings["run_args"]["input_scale"],
         "output_scale": settings["model_output_scales"][0],
         "pk_bytes": os.path.getsize(p("pk.key")),
-        "num_rows": settings.get("num_rows"),
         "timings": timings,
     }
 

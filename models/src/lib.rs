@@ -34,5 +34,5 @@ pub mod policy;
 pub mod recommend;
 
 pub use error::{Error, Result};
-pub use logistic::{LogisticModel, LogisticParams, Standardizer, ValidLogisticParams};
+pub use logistic::{LogisticModel, LogisticParams, Standardizer, ValidLogisticParams, sigmoid};
 pub use mlp::{FitReport, MlpModel, MlpParams, ValidMlpParams};

@@ -236,28 +236,6 @@ pub fn unpack_all(instances: &[U256]) -> Result<Vec<U256>> {
     Ok(out)
 }
 
-/// Packs field-element logits three to an instance, as a packed circuit's outputs are (the
-/// inverse of [`unpack_all`]; for tests and fixtures).
-///
-/// # Panics
-/// If the number of logits is not a multiple of three or a logit is outside `[−2^49, 2^49)`.
-pub fn pack(logits: &[U256]) -> Vec<U256> {
-    assert_eq!(logits.len() % PACK_SLOTS, 0, "logits come in threes");
-    logits
-        .chunks(PACK_SLOTS)
-        .map(|c| {
-            let mut v = U256::ZERO;
-            for (j, z) in c.iter().enumerate() {
-                let (neg, mag) = from_field(*z).expect("a field element");
-                assert!(mag < U256::from(1) << (PACK_SLOT_BITS - 1), "logit out of slot range");
-                let term = mag << (PACK_SLOT_BITS * j);
-                v = if neg { v.wrapping_sub(term) } else { v.wrapping_add(term) };
-            }
-            if v.bit(255) { FIELD_MODULUS - U256::ZERO.wrapping_sub(v) } else { v }
-        })
-        .collect()
-}
-
 /// A float logit in the proof's fixed point, `round(z · 2^bits)`, as a field element.
 pub fn logit_to_field(z: f64, bits: u8) -> U256 {
     to_field((z * (1u128 << bits) as f64).round() as i128)
@@ -269,8 +247,28 @@ mod tests {
 
     use super::*;
 
-    fn sigma(z: f64) -> f64 {
-        1.0 / (1.0 + (-z).exp())
+    use crate::sigmoid as sigma;
+
+    /// Packs field-element logits three to an instance, as a packed circuit's outputs are (the
+    /// inverse of [`unpack_all`]).
+    ///
+    /// # Panics
+    /// If the number of logits is not a multiple of three or a logit is outside `[−2^49, 2^49)`.
+    fn pack(logits: &[U256]) -> Vec<U256> {
+        assert_eq!(logits.len() % PACK_SLOTS, 0, "logits come in threes");
+        logits
+            .chunks(PACK_SLOTS)
+            .map(|c| {
+                let mut v = U256::ZERO;
+                for (j, z) in c.iter().enumerate() {
+                    let (neg, mag) = from_field(*z).expect("a field element");
+                    assert!(mag < U256::from(1) << (PACK_SLOT_BITS - 1), "logit out of slot range");
+                    let term = mag << (PACK_SLOT_BITS * j);
+                    v = if neg { v.wrapping_sub(term) } else { v.wrapping_add(term) };
+                }
+                if v.bit(255) { FIELD_MODULUS - U256::ZERO.wrapping_sub(v) } else { v }
+            })
+            .collect()
     }
 
     #[test]

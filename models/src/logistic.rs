@@ -233,8 +233,8 @@ impl LogisticModel {
     }
 }
 
-/// The logistic function.
-pub(crate) fn sigmoid(t: f64) -> f64 {
+/// The logistic function `1 / (1 + e^(−t))` in f64 (the link's exact counterpart).
+pub fn sigmoid(t: f64) -> f64 {
     1.0 / (1.0 + (-t).exp())
 }
 

@@ -307,7 +307,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let onnx_err = native
         .iter()
         .zip(&via_onnx)
-        .map(|(p, z)| (p - 1.0 / (1.0 + (-z).exp())).abs())
+        .map(|(p, z)| (p - zkrisk_models::sigmoid(*z)).abs())
         .fold(0.0, f64::max);
     if onnx_err > 1e-4 {
         return Err(Error::Demo(format!("ONNX graph differs from the model by {onnx_err}")));
@@ -404,7 +404,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             collateral_price: chain::aggregator_price(&provider, deployment.price_source).await?,
         };
         let update = chain::update_for(asset, epoch, data_ts, &scores, bits, link, &ctx)?;
-        let rule = policy::apply_outputs(&scores, bits, link)?;
+        let rule = policy::apply(&probabilities, prob_bits)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
         // The steward applies the queued update once its execution delay has passed.

@@ -120,7 +120,7 @@ impl CircuitKind {
                 num_inner_cols,
                 min_logrows,
                 committed_inputs,
-                packed,
+                packed: _,
             } => json!({
                 "input_scale": input_scale,
                 "param_scale": param_scale,
@@ -128,11 +128,10 @@ impl CircuitKind {
                 "min_logrows": min_logrows,
                 // Never rebase: the product's scale stays below 10 × the input scale.
                 "scale_rebase_multiplier": 10,
-                // The inputs are private witnesses and the outputs public: range checks on them
-                // would add a table and bind nothing the proof does not already.
+                // The prover chooses the inputs (private or committed) and the outputs are public:
+                // range checks on them would add a table and bind nothing the proof does not.
                 "ignore_range_check_io": true,
                 "committed_inputs": committed_inputs,
-                "packed": packed,
             }),
         }
     }
@@ -182,14 +181,13 @@ const fn calibrated() -> CircuitKind {
 }
 
 impl Circuit {
-    /// Fractional bits of the scores the oracle reads: the output scale, except for a packed
-    /// circuit, whose outputs carry the logits at `input_scale + param_scale` bits in 50-bit slots.
+    /// Fractional bits of the scores the oracle reads: the output scale of a calibrated circuit;
+    /// `input_scale + param_scale` for a linear one (its logits are never rescaled, and a packed
+    /// one's outputs carry them in 50-bit slots, so ezkl's output scale is not theirs).
     pub const fn score_bits(&self) -> u32 {
         match self.kind {
-            CircuitKind::Linear { packed: true, input_scale, param_scale, .. } => {
-                input_scale + param_scale
-            }
-            _ => self.output_scale,
+            CircuitKind::Linear { input_scale, param_scale, .. } => input_scale + param_scale,
+            CircuitKind::Calibrated => self.output_scale,
         }
     }
 

@@ -56,7 +56,7 @@ fn logit_graph_matches_native_logit() {
     let max = logits
         .iter()
         .zip(&native)
-        .map(|(z, p)| (1.0 / (1.0 + (-z).exp()) - p).abs())
+        .map(|(z, p)| (zkrisk_models::sigmoid(*z) - p).abs())
         .fold(0.0, f64::max);
     assert!(max <= 1e-3, "max |σ(onnx logit) - native| = {max}");
     assert!(logits.iter().any(|z| *z < -1.0) && logits.iter().any(|z| *z > 0.0), "{logits:?}");
@@ -71,11 +71,19 @@ fn packed_logit_graph_carries_three_logits_per_output() {
         .unwrap()
         .run(&x)
         .unwrap();
-    // tract computes in f32: with param_scale 0 the outputs are Σ z_j 2^(50 j) as floats.
+    // tract computes in f32: with param_scale 0 each output is z_0 + z_1 2^50 + z_2 2^100, whose
+    // f32 value is the third logit's term (the others are below its precision): the slots are in
+    // order, one output per three rows.
     let bytes = onnx::export_logit_packed(&model, batch, 0).unwrap();
-    let packed = onnx::OnnxRunner::load(&bytes, batch, 3);
-    // The runner reads `batch` outputs; the packed graph has batch / 3, so check its shape here.
-    assert!(packed.is_ok());
+    let packed = onnx::OnnxRunner::load(&bytes, batch, 3).unwrap().run(&x).unwrap();
+    assert_eq!(packed.len(), batch / 3);
+    for (i, v) in packed.iter().enumerate() {
+        let z = logits[3 * i + 2];
+        assert!(
+            (v / 2f64.powi(100) - z).abs() <= 1e-5 * z.abs().max(1.0),
+            "output {i}: {v} vs {z}"
+        );
+    }
     let proto = <tract_onnx::pb::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
     let graph = proto.graph.unwrap();
     assert_eq!(
@@ -84,7 +92,6 @@ fn packed_logit_graph_carries_three_logits_per_output() {
     );
     let pack = graph.initializer.iter().find(|t| t.name == "pack").unwrap();
     assert_eq!(pack.float_data, vec![1.0, 2f32.powi(50), 2f32.powi(100)]);
-    assert_eq!(logits.len(), batch);
     let with_scale = onnx::export_logit_packed(&model, batch, 14).unwrap();
     let proto = <tract_onnx::pb::ModelProto as prost::Message>::decode(&with_scale[..]).unwrap();
     let pack = proto.graph.unwrap().initializer.into_iter().find(|t| t.name == "pack").unwrap();

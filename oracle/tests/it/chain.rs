@@ -72,19 +72,27 @@ async fn chain_now(provider: &alloy::providers::DynProvider) -> (u64, u64) {
 /// Aave's production bounds, a two-day timelock waited out on anvil's clock).
 pub(crate) async fn stack_with_fixture()
 -> (Anvil, alloy::providers::DynProvider, Address, chain::Deployment) {
-    let root = root();
     let f = fixture();
+    stack_with_verifier("Halo2Verifier", |keeper| {
+        chain::StackConfig::local(keeper, f.bits, f.batch, 86_400, "WETH", INITIAL)
+    })
+    .await
+}
+
+/// Deploys the whole stack on a fresh anvil with the fixture verifier `contract`
+/// (`contracts/test/fixtures/<contract>.sol`) and the configuration `stack` gives for the keeper.
+async fn stack_with_verifier(
+    contract: &str,
+    stack: impl FnOnce(Address) -> chain::StackConfig,
+) -> (Anvil, alloy::providers::DynProvider, Address, chain::Deployment) {
+    let root = root();
     let anvil =
         Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(T0)).await.unwrap();
     let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let verifier = solc::compile(
-        &root.join("scripts/solc"),
-        &root.join("contracts/test/fixtures/Halo2Verifier.sol"),
-        "Halo2Verifier",
-    )
-    .unwrap();
+    let file = root.join(format!("contracts/test/fixtures/{contract}.sol"));
+    let verifier = solc::compile(&root.join("scripts/solc"), &file, contract).unwrap();
     assert!(verifier.runtime_size < 24_576, "verifier runtime {} B", verifier.runtime_size);
-    let stack = chain::StackConfig::local(keeper, f.bits, f.batch, 86_400, "WETH", INITIAL);
+    let stack = stack(keeper);
     let d = chain::deploy_stack(
         &provider,
         &root.join("contracts/out"),
@@ -299,32 +307,18 @@ async fn a_packed_logit_proof_built_in_rust_is_accepted_on_chain() {
     let batch = v["batchSize"].as_u64().unwrap() as u16;
     assert_eq!(usize::from(batch), 3 * instances.len());
 
-    let anvil =
-        Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), Some(T0)).await.unwrap();
-    let (provider, keeper) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let verifier = solc::compile(
-        &root.join("scripts/solc"),
-        &root.join("contracts/test/fixtures/Halo2VerifierPacked.sol"),
-        "Halo2VerifierPacked",
-    )
-    .unwrap();
     // The fixture's batch asks for an LTV of about 79.2 %: start within the steward's 50 bps.
     let initial = policy::CollateralParams {
         ltv: 7950,
         liquidation_threshold: 8450,
         liquidation_bonus: 10_500,
     };
-    let mut stack = chain::StackConfig::local(keeper, bits, batch, 86_400, "WETH", initial);
-    stack.layout = chain::layout_for(policy::Link::PackedLogistic);
-    let d = chain::deploy_stack(
-        &provider,
-        &root.join("contracts/out"),
-        &root.join("contracts/node_modules/@aave/core-v3/artifacts"),
-        verifier.creation,
-        &stack,
-    )
-    .await
-    .unwrap();
+    let (anvil, provider, _, d) = stack_with_verifier("Halo2VerifierPacked", |keeper| {
+        let mut stack = chain::StackConfig::local(keeper, bits, batch, 86_400, "WETH", initial);
+        stack.layout = chain::layout_for(policy::Link::PackedLogistic);
+        stack
+    })
+    .await;
     let (now, ctx) = context_now(&provider, &d).await;
     let client = OracleClient::new(provider.clone(), d.oracle);
     let link = policy::Link::PackedLogistic;

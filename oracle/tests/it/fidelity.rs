@@ -103,7 +103,7 @@ async fn proven_mlp_and_logistic_match_native_and_onnx_within_1e_3() {
     let mut worker = EzklWorker::start(WorkerConfig::in_project(&root)).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
-    let sigma = |z: Vec<f64>| z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect::<Vec<_>>();
+    let sigma = |z: Vec<f64>| z.into_iter().map(zkrisk_models::sigmoid).collect::<Vec<_>>();
     for (name, native, bytes, kind) in [
         (
             "mlp",
