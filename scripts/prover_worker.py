@@ -5,7 +5,7 @@ Protocol: one JSON request per line on stdin, one JSON response per line on stdo
   request:  {"id": 1, "method": "setup", "params": {...}}
   response: {"id": 1, "ok": true, "result": {...}}
             {"id": 1, "ok": false, "error": {"kind": "...", "message": "..."}}
-Methods: ping, setup, prove, verify, reusable. Every path is given by the caller; the worker decides
+Methods: ping, setup, prove, verify, check_inputs, reusable. Every path is given by the caller; the worker decides
 nothing (which model, batch, retries and timeouts stay in Rust). ezkl's own log lines go to stderr.
 """
 import asyncio
@@ -206,6 +206,41 @@ def verify(params):
     return {"valid": bool(ok), "verify_seconds": time.perf_counter() - t}
 
 
+def check_inputs(params):
+    """Whether published inputs are the ones a proof committed to (circuits with KZG-committed
+    inputs): the witness of the inputs, with their commitment computed from the verifying key, has
+    its commitment swapped into a copy of the proof, and the copy must still verify. Also returns
+    the witness's outputs, which must be the proof's public instances."""
+    ping(params)
+    d = need(params, "dir")
+    srs = must_exist(need(params, "srs"), "SRS")
+    proof = must_exist(need(params, "proof"), "proof")
+    data = must_exist(need(params, "input"), "input data")
+    compiled = must_exist(os.path.join(d, "model.compiled"), "compiled circuit")
+    settings = must_exist(os.path.join(d, "settings.json"), "circuit settings")
+    vk = must_exist(os.path.join(d, "vk.key"), "verifying key")
+    witness = proof + ".inputs.witness.json"
+    swapped = proof + ".inputs.proof.json"
+    try:
+        run(lambda: ezkl.gen_witness(data, compiled, witness, vk_path=vk, srs_path=srs))
+    except Exception as e:  # inputs of the wrong shape or range
+        return {"committed": False, "reason": f"the inputs do not fit the circuit: {e}", "outputs": []}
+    w = json.load(open(witness))
+    outputs = [str(le_hex_to_int(h)) for h in w["outputs"][0]]
+    commitments = (w.get("processed_inputs") or {}).get("polycommit")
+    if not commitments:
+        return {"committed": False, "reason": "the circuit does not commit to its inputs", "outputs": outputs}
+    with open(proof) as src, open(swapped, "w") as dst:
+        dst.write(src.read())
+    run(lambda: ezkl.swap_proof_commitments(swapped, witness))
+    try:
+        ok = bool(run(lambda: ezkl.verify(swapped, settings, vk, srs_path=srs)))
+        reason = None if ok else "the proof does not verify with these inputs' commitment"
+    except Exception as e:
+        ok, reason = False, f"the proof does not verify with these inputs' commitment ({e})"
+    return {"committed": ok, "reason": reason, "outputs": outputs}
+
+
 def reusable(params):
     """ezkl's reusable verifier for a set-up circuit: the shared contract, this circuit's verifying
     key artifact (VKA) as 32-byte words for `registerVka`, and the `verifyProof` calldata of one
@@ -235,7 +270,7 @@ def reusable(params):
     }
 
 
-METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify, "reusable": reusable}
+METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify, "check_inputs": check_inputs, "reusable": reusable}
 
 
 def main():

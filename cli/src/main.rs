@@ -2,6 +2,7 @@
 //! this binary parses arguments, sets up logging and prints results.
 
 mod backtest;
+mod feed;
 mod ingest;
 mod keeper;
 mod risk;
@@ -50,7 +51,7 @@ enum Command {
     Backtest(backtest::BacktestArgs),
     /// Benchmarks: `zkrisk bench train` times training and scoring; `zkrisk bench prove` the epoch
     /// proof per circuit configuration (prove time, proving key, gas on anvil); `zkrisk bench
-    /// backtest` the policy replay beside pandas.
+    /// backtest` the policy replay beside pandas; `zkrisk bench feed` a running feed under load.
     Bench(train::BenchArgs),
     /// Market risk (VaR/ES/EVaR of bad debt, LaR) by Monte-Carlo and recommended parameters per
     /// reserve, for an ingested Aave v3 dataset or the MakerDAO ETH-B vaults in data/.
@@ -58,6 +59,13 @@ enum Command {
     /// The keeper service: `zkrisk keeper --config keeper.toml` runs it; `check` and `status`
     /// read its configuration and its epoch ledger.
     Keeper(keeper::KeeperArgs),
+    /// The risk feed for DAOs: `zkrisk feed serve --config feed.toml` serves every verified
+    /// update (latest, history, models, an event stream) over HTTP.
+    Feed(feed::FeedArgs),
+    /// Checks one update of the feed without trusting it: the rule, the proof off-chain (ezkl,
+    /// the model's verifying key) and on-chain (the registered verifier), the oracle's record of
+    /// it, and its published inputs. Prints a verdict; exits 1 when the update is invalid.
+    Verify(feed::VerifyArgs),
     /// A real Aave v3 market (Aave's own compiled contracts) on a chain.
     Aave {
         #[command(subcommand)]
@@ -307,6 +315,12 @@ async fn main() {
         Command::Demo { json } => demo(cli.root, json).await,
         Command::Ingest(args) => ingest::ingest(args).await,
         Command::Keeper(args) => keeper::run(cli.root, args).await,
+        Command::Feed(args) => feed::run(args).await,
+        Command::Verify(args) => match feed::verify(&cli.root, args).await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
         Command::Positions(args) => ingest::positions(args),
         Command::Risk(args) => risk::risk(cli.root, args),
         Command::Train(args) => train::train(&cli.root, args),

@@ -57,6 +57,8 @@ enum BenchWhat {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// Requests per second and latency of a running feed under many concurrent clients.
+    Feed(crate::feed::BenchFeedArgs),
     /// Account-steps per second of the policy replay, beside the same replay in pandas.
     Backtest {
         /// Python interpreter with pandas [default: ~/.cache/zkrisk/bench-venv/bin/python if it
@@ -489,6 +491,7 @@ pub(crate) fn train(root: &Path, args: TrainArgs) -> eyre::Result<()> {
 pub(crate) async fn bench(root: &Path, args: BenchArgs) -> eyre::Result<()> {
     match &args.what {
         BenchWhat::Backtest { python } => return crate::backtest::bench(root, python.as_deref()),
+        BenchWhat::Feed(a) => return crate::feed::bench(a).await,
         BenchWhat::Prove { json, runs, configs, work_dir } => {
             let work = work_dir.clone().unwrap_or_else(|| root.join(".zkrisk/bench-prove"));
             return bench_prove(root, &work, *json, *runs, configs).await;

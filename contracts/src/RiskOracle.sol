@@ -44,7 +44,7 @@ interface IAggregatorV3 {
 ///      - Steward: immutable and trusted not to call back (it reads only Aave's data provider).
 ///
 ///      Input binding: the claimed `collateralPrice` is always compared with the aggregator at
-///      submission. For a `ScoresOnly` or `Logits` model (the epoch circuit) the proof says nothing about
+///      submission. For a `ScoresOnly`, `Logits` or `PackedLogits` model (the epoch circuits) the proof says nothing about
 ///      that price (the check only stops an update computed at a far-off price); for a `PriceThenScores` model the
 ///      oracle passes the price as public instance 0, so the proof binds the inputs to it and the
 ///      tolerance check binds it to the chain. Registering such a model is all it takes.

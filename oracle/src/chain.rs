@@ -188,6 +188,12 @@ mod bindings {
         function configureMarket(address market, MarketConfig calldata config) external;
     }
 
+    /// The entry point of an ezkl-generated verifier (`contracts/src/interfaces/IHalo2Verifier.sol`).
+    #[sol(rpc)]
+    interface IHalo2Verifier {
+        function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool);
+    }
+
     /// The ABI of `contracts/src/AaveRiskSteward.sol`.
     #[sol(rpc, all_derives)]
     contract AaveRiskSteward {
@@ -294,7 +300,7 @@ mod bindings {
     }
     }
 }
-pub use bindings::{AaveRiskSteward, RiskCappedVault, RiskOracle, ZkriskErrors};
+pub use bindings::{AaveRiskSteward, IHalo2Verifier, RiskCappedVault, RiskOracle, ZkriskErrors};
 
 /// First of anvil's well-known development keys. Local chains only: it is public.
 pub const ANVIL_DEV_KEY: &str =
@@ -532,6 +538,27 @@ pub const fn layout_for(link: zkrisk_models::policy::Link) -> RiskOracle::Instan
         zkrisk_models::policy::Link::Logistic => RiskOracle::InstanceLayout::Logits,
         zkrisk_models::policy::Link::PackedLogistic => RiskOracle::InstanceLayout::PackedLogits,
     }
+}
+
+/// How the outputs of a model with `layout` are read: the inverse of [`layout_for`]
+/// (`PriceThenScores` carries probabilities after its price instance).
+pub const fn link_for(layout: RiskOracle::InstanceLayout) -> zkrisk_models::policy::Link {
+    match layout {
+        RiskOracle::InstanceLayout::Logits => zkrisk_models::policy::Link::Logistic,
+        RiskOracle::InstanceLayout::PackedLogits => zkrisk_models::policy::Link::PackedLogistic,
+        _ => zkrisk_models::policy::Link::Identity,
+    }
+}
+
+/// The public instances a verifier checks for `update` under `layout`, as `RiskOracle` builds
+/// them: the scores, after the claimed price for `PriceThenScores`.
+pub fn instances_for(layout: RiskOracle::InstanceLayout, update: &RiskOracle::Update) -> Vec<U256> {
+    let mut v = Vec::with_capacity(update.scores.len() + 1);
+    if layout == RiskOracle::InstanceLayout::PriceThenScores {
+        v.push(update.collateralPrice);
+    }
+    v.extend_from_slice(&update.scores);
+    v
 }
 
 impl StackConfig {

@@ -10,6 +10,8 @@
 //! - [`solc`]: compiles generated Solidity (the ezkl verifier) with the project's offline solc.
 //! - [`ingest`]: Aave v3 logs from a JSON-RPC endpoint into partitioned Parquet, resumable.
 //! - [`keeper`]: the keeper service's configuration and epoch ledger.
+//! - [`feed`]: `zkrisk feed serve`, the HTTP risk feed over the chain and the keeper's ledger.
+//! - [`verify`]: `zkrisk verify`, the checks anyone can run on an update of the feed.
 //! - [`demo`]: the end-to-end walk through every layer that `zkrisk demo` runs.
 //!
 //! ```no_run
@@ -26,9 +28,11 @@ pub mod bench;
 pub mod chain;
 pub mod demo;
 mod error;
+pub mod feed;
 pub mod ingest;
 pub mod keeper;
 pub mod prover;
 pub mod solc;
+pub mod verify;
 
 pub use error::{Error, Result};

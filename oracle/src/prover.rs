@@ -642,6 +642,115 @@ impl EzklWorker {
     }
 }
 
+/// What ezkl said of a proof: valid, or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Whether the proof verifies.
+    pub valid: bool,
+    /// ezkl's reason when it does not.
+    pub reason: Option<String>,
+}
+
+/// Whether published inputs are the ones a proof committed to ([`EzklWorker::check_inputs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCheck {
+    /// The proof verifies with the inputs' commitment swapped in.
+    pub committed: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+    /// The circuit's outputs on the inputs (field elements): the proof's instances, if honest.
+    pub outputs: Vec<alloy::primitives::U256>,
+}
+
+impl EzklWorker {
+    /// Verifies the proof file `proof` with the verifying key and settings in `artifacts`
+    /// (`vk.key`, `settings.json`) and the SRS `srs`; a proof that does not verify is
+    /// `valid: false` with ezkl's reason, not an error.
+    ///
+    /// # Errors
+    /// A missing artifact, and the worker's own failures.
+    pub async fn verify_with(
+        &mut self,
+        artifacts: &Path,
+        srs: &Path,
+        proof: &Path,
+    ) -> Result<Verification> {
+        let params = json!({
+            "dir": path_str(artifacts)?,
+            "srs": path_str(srs)?,
+            "proof": path_str(proof)?,
+        });
+        let timeout = self.config.verify_timeout;
+        let r = self.call("verify", params, timeout).await?;
+        Ok(Verification {
+            valid: field(&r, "valid", "verify")?,
+            reason: r["reason"].as_str().map(Into::into),
+        })
+    }
+
+    /// Whether `input` (ezkl input JSON) holds the inputs the proof file `proof` committed to: the
+    /// witness of `input` (with `artifacts`' compiled circuit, verifying key and the SRS `srs`)
+    /// gives a commitment, which is swapped into a copy of the proof, and the copy must verify.
+    /// Only circuits with committed inputs ([`CircuitKind::EPOCH`]) can pass.
+    ///
+    /// # Errors
+    /// A missing artifact, and the worker's own failures.
+    pub async fn check_inputs(
+        &mut self,
+        artifacts: &Path,
+        srs: &Path,
+        proof: &Path,
+        input: &Path,
+    ) -> Result<InputCheck> {
+        let params = json!({
+            "dir": path_str(artifacts)?,
+            "srs": path_str(srs)?,
+            "proof": path_str(proof)?,
+            "input": path_str(input)?,
+        });
+        let timeout = self.config.prove_timeout;
+        let r = self.call("check_inputs", params, timeout).await?;
+        let outputs: Vec<String> = field(&r, "outputs", "check_inputs")?;
+        let outputs = outputs
+            .iter()
+            .map(|s| {
+                s.parse().map_err(|e| Error::Protocol(format!("`check_inputs` output {s}: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(InputCheck {
+            committed: field(&r, "committed", "check_inputs")?,
+            reason: r["reason"].as_str().map(Into::into),
+            outputs,
+        })
+    }
+}
+
+/// Writes an ezkl proof file from the proof bytes and its public instances (one instance column,
+/// field elements as ezkl writes them: 32-byte little-endian hex): what `ezkl.verify` reads, for a
+/// proof known only from a transaction or a feed.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn write_proof_json(
+    path: &Path,
+    proof: &[u8],
+    instances: &[alloy::primitives::U256],
+) -> Result<()> {
+    let instances: Vec<String> =
+        instances.iter().map(|v| hex::encode(v.to_le_bytes::<32>())).collect();
+    let body = json!({
+        "protocol": null,
+        "instances": [instances],
+        "proof": proof,
+        "hex_proof": format!("0x{}", hex::encode(proof)),
+        "split": null,
+        "pretty_public_inputs": null,
+        "timestamp": null,
+        "version": null,
+    });
+    std::fs::write(path, body.to_string()).map_err(Error::io(path))
+}
+
 /// Writes ezkl input JSON for one batch (row-major values, one model input).
 pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
     let body = json!({ "input_data": [values] });

@@ -7,8 +7,8 @@
 
 use std::{
     collections::BTreeSet,
-    path::{Path, PathBuf},
-    process::{Child, Command},
+    path::Path,
+    process::Command,
     sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
@@ -19,122 +19,15 @@ use alloy::{
     rpc::types::Filter,
     sol_types::SolEvent,
 };
-use zkrisk_models::LogisticModel;
-use zkrisk_oracle::{
-    aave::sim::SimConfig,
-    chain::{self, ANVIL_DEV_KEY, AaveRiskSteward, RiskOracle, StackConfig},
-    demo::INITIAL_PARAMS,
-    keeper::{
-        service::feed_circuit,
-        store::{EpochRecord, EpochState, Store},
-    },
-    prover::{EzklWorker, WorkerConfig},
-    solc,
+use zkrisk_oracle::{chain::RiskOracle, keeper::store::EpochState};
+
+use crate::{
+    proxy, root,
+    stack::{self, KEEPER_KEY, Service, confirmed, epochs, free_addr, http_get, raw, until},
 };
 
-use crate::{proxy, root, support};
-
-/// Anvil's second dev account: the keeper's wallet (the first deploys).
-const KEEPER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const BATCH: usize = 8;
-const MAX_AGE: u64 = 300;
-
-/// The 7-day liquidation model and its calibration rows, from `zkrisk train` on the real MakerDAO
-/// history: what an operator points a feed at.
-fn train(root: &Path, out: &Path) -> (PathBuf, PathBuf) {
-    let status = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
-        .args(["--root", root.to_str().unwrap(), "train", "--out"])
-        .arg(out)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (out.join("liquidation_7d_logistic.json"), out.join("calibration_7d.json"))
-}
-
-async fn raw(
-    p: &DynProvider,
-    method: &'static str,
-    params: serde_json::Value,
-) -> serde_json::Value {
-    p.raw_request::<_, serde_json::Value>(method.into(), params).await.unwrap()
-}
-
-struct Keeper {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Keeper {
-    fn start(root: &Path, config: &Path, log: PathBuf) -> Self {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
-            .args(["--root", root.to_str().unwrap(), "keeper", "--config"])
-            .arg(config)
-            .env("ZKRISK_TEST_KEEPER_KEY", KEEPER_KEY)
-            .env("RUST_LOG", "info")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Self { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM once the keeper has started (a keeper whose start checks end quickly, like the
-    /// drain keeper, may otherwise get the signal while it starts), then a clean exit.
-    fn stop(mut self) {
-        let started = std::time::Instant::now();
-        while !self.log().contains("keeper started") && started.elapsed() < Duration::from_secs(120)
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "keeper exited with {status}:\n{}", self.log());
-    }
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn epochs(store: &Path) -> Vec<EpochRecord> {
-    Store::open(store).unwrap().epochs(None).unwrap()
-}
-
-/// Waits (up to `secs`) for a ledger condition; returns what it found.
-async fn until<T>(secs: u64, what: &str, k: &[&Keeper], mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if t.elapsed() > Duration::from_secs(secs) {
-            let logs: Vec<String> = k.iter().map(|k| k.log()).collect();
-            panic!("timed out waiting for {what}; keeper logs:\n{}", logs.join("\n-----\n"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The first submission seen waiting in the node's pool: `(epoch, tx hash)`.
-async fn pooled_submission(p: &DynProvider, store: &Path, k: &Keeper) -> (u64, B256) {
+async fn pooled_submission(p: &DynProvider, store: &Path, k: &Service) -> (u64, B256) {
     let t = Instant::now();
     loop {
         for e in epochs(store).into_iter().filter(|e| e.state == EpochState::Submitted) {
@@ -150,28 +43,6 @@ async fn pooled_submission(p: &DynProvider, store: &Path, k: &Keeper) -> (u64, B
     }
 }
 
-fn confirmed(store: &Path) -> BTreeSet<u64> {
-    epochs(store)
-        .into_iter()
-        .filter(|e| e.state == EpochState::Confirmed)
-        .map(|e| e.epoch)
-        .collect()
-}
-
-async fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).await.unwrap();
-    let code = buf.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (code, buf)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeper_survives_outage_drop_worker_kill_restart_and_reorg_and_two_keepers_do_not_both_submit()
  {
@@ -179,106 +50,20 @@ async fn keeper_survives_outage_drop_worker_kill_restart_and_reorg_and_two_keepe
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
 
-    // A real Aave v3 market with a few days of simulated June-2022 activity.
-    let sim = SimConfig {
-        seed: 11,
-        accounts: 40,
-        start: "2022-06-10".into(),
-        days: 3,
-        steps_per_day: 2,
-        activity: 0.3,
-    };
-    let (anvil, plain, market, _) = support::simulated_market(&root, &sim, 1_654_732_800).await;
-
-    // The model, its circuit (the keeper finds it in its cache) and the oracle stack on top.
-    let (model_path, calibration) = train(&root, dir);
-    let model = LogisticModel::load(&model_path).unwrap();
+    let stack = stack::keeper_stack(&root, dir).await;
+    let (plain, d, keeper_addr) = (&stack.plain, &stack.deployment, stack.keeper);
     let work = dir.join("work");
-    let mut worker = EzklWorker::start(WorkerConfig::in_project(&root)).await.unwrap();
-    let (circuit, _) =
-        feed_circuit(&mut worker, &work, &model, BATCH, &calibration, false).await.unwrap();
-    worker.shutdown().await;
-    let verifier =
-        solc::compile(&root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier").unwrap();
-    let (admin, _) = chain::signer_provider(anvil.url(), ANVIL_DEV_KEY).unwrap();
-    let (_, keeper_addr) = chain::signer_provider(anvil.url(), KEEPER_KEY).unwrap();
-    let mut stack = StackConfig::local(
-        keeper_addr,
-        u8::try_from(circuit.score_bits()).unwrap(),
-        BATCH as u16,
-        MAX_AGE,
-        "WETH",
-        INITIAL_PARAMS,
-    );
-    stack.timelock_delay = 60;
-    // The feed's circuit proves logits; the oracle applies the link (`Logits` layout).
-    stack.layout = chain::layout_for(circuit.kind.link());
-    let wide = AaveRiskSteward::Bound { maxIncrease: 5_000, maxDecrease: 5_000, minDelay: 1 };
-    stack.bounds = [wide.clone(), wide.clone(), wide.clone(), wide.clone(), wide];
-    let d = chain::deploy_oracle(
-        &admin,
-        &root.join("contracts/out"),
-        market.clone(),
-        verifier.creation.clone(),
-        &stack,
-    )
-    .await
-    .unwrap();
-    // Blocks every second from now on, like a real chain (transactions wait in the pool).
-    raw(&plain, "evm_setAutomine", serde_json::json!([false])).await;
-    raw(&plain, "evm_setIntervalMining", serde_json::json!([1])).await;
 
     let outage = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let rpc =
-        proxy::start(anvil.url(), proxy::Faults { outage: outage.clone(), ..Default::default() })
-            .await;
-    let listen = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
+    let rpc = proxy::start(
+        stack.anvil.url(),
+        proxy::Faults { outage: outage.clone(), ..Default::default() },
+    )
+    .await;
+    let listen = free_addr();
     let store = dir.join("keeper.sqlite");
     let config = dir.join("keeper.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[chain]
-rpc_url = "{rpc}"
-chain_id = 31337
-oracle = "{oracle}"
-pool = "{pool}"
-confirmations = 3
-replace_after_seconds = 30
-
-[signer]
-private_key_env = "ZKRISK_TEST_KEEPER_KEY"
-
-[store]
-path = "keeper.sqlite"
-
-[keeper]
-work_dir = "work"
-poll_seconds = 1
-lease_seconds = 6
-
-[observability]
-listen = "{listen}"
-
-[[feed]]
-name = "weth"
-model = "liquidation_7d_logistic.json"
-calibration = "calibration_7d.json"
-model_id = 1
-batch = {BATCH}
-markets = ["WETH"]
-schedule = "*/10 * * * * *"
-max_data_age_seconds = {MAX_AGE}
-"#,
-            rpc = rpc.url,
-            oracle = d.oracle,
-            pool = market.pool,
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, stack::keeper_config(&stack, &rpc.url, &listen)).unwrap();
 
     // --dry-run: one epoch proven and simulated, nothing sent, no ledger.
     let out = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
@@ -332,7 +117,7 @@ max_data_age_seconds = {MAX_AGE}
     }
     assert!(!store.exists(), "a refused start writes no ledger");
 
-    let a = Keeper::start(&root, &config, dir.join("keeper-a.log"));
+    let a = Service::keeper(&root, &config, dir.join("keeper-a.log"));
     let first =
         until(240, "a first confirmed epoch", &[&a], || confirmed(&store).first().copied()).await;
     let (code, body) = http_get(&listen, "/readyz").await;
@@ -353,13 +138,13 @@ max_data_age_seconds = {MAX_AGE}
 
     // 2. A submission dropped from the pool: mining stops, the transaction is dropped, mining goes
     //    on; the keeper sends the same signed transaction again.
-    raw(&plain, "evm_setIntervalMining", serde_json::json!([0])).await;
-    let (dropped_epoch, dropped) = pooled_submission(&plain, &store, &a).await;
+    raw(plain, "evm_setIntervalMining", serde_json::json!([0])).await;
+    let (dropped_epoch, dropped) = pooled_submission(plain, &store, &a).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    raw(&plain, "anvil_dropTransaction", serde_json::json!([format!("{dropped:#x}")])).await;
+    raw(plain, "anvil_dropTransaction", serde_json::json!([format!("{dropped:#x}")])).await;
     assert!(plain.get_transaction_by_hash(dropped).await.unwrap().is_none(), "dropped");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    raw(&plain, "evm_setIntervalMining", serde_json::json!([1])).await;
+    raw(plain, "evm_setIntervalMining", serde_json::json!([1])).await;
     until(240, "the dropped epoch confirmed", &[&a], || {
         confirmed(&store).contains(&dropped_epoch).then_some(())
     })
@@ -405,7 +190,7 @@ max_data_age_seconds = {MAX_AGE}
         epochs(&store).into_iter().filter(|e| !e.state.is_final()).map(|e| e.epoch).collect();
     a.kill();
     tokio::time::sleep(Duration::from_secs(22)).await; // at least two ticks missed
-    let a = Keeper::start(&root, &config, dir.join("keeper-a2.log"));
+    let a = Service::keeper(&root, &config, dir.join("keeper-a2.log"));
     until(240, "the epochs in flight at the kill to end", &[&a], || {
         let e = epochs(&store);
         in_flight
@@ -421,7 +206,7 @@ max_data_age_seconds = {MAX_AGE}
 
     // 5. A reorg that removes the block holding a submission (before it has its 3 confirmations).
     let reorg_epoch = loop {
-        let (epoch, tx) = pooled_submission(&plain, &store, &a).await;
+        let (epoch, tx) = pooled_submission(plain, &store, &a).await;
         let block = loop {
             if let Some(r) = plain.get_transaction_receipt(tx).await.unwrap() {
                 break r.block_number.unwrap();
@@ -431,7 +216,7 @@ max_data_age_seconds = {MAX_AGE}
         let head = plain.get_block_number().await.unwrap();
         // Only while it has fewer than 3 confirmations (the keeper's depth); else try the next.
         if head - block + 1 < 3 {
-            raw(&plain, "anvil_reorg", serde_json::json!([head - block + 1, []])).await;
+            raw(plain, "anvil_reorg", serde_json::json!([head - block + 1, []])).await;
             break epoch;
         }
     };
@@ -446,7 +231,7 @@ max_data_age_seconds = {MAX_AGE}
     let config_b = dir.join("keeper-b.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config_b, text.replace(&listen, &other.to_string())).unwrap();
-    let b = Keeper::start(&root, &config_b, dir.join("keeper-b.log"));
+    let b = Service::keeper(&root, &config_b, dir.join("keeper-b.log"));
     tokio::time::sleep(Duration::from_secs(25)).await;
     let (code, metrics) = http_get(&listen, "/metrics").await;
     assert_eq!(code, 200);
@@ -462,7 +247,7 @@ max_data_age_seconds = {MAX_AGE}
         assert!(metrics.contains(&format!("\n{series} ")), "{series}:\n{metrics}");
     }
     let handover = confirmed(&store).last().copied().unwrap();
-    a.stop();
+    a.stop("keeper started");
     until(240, "the second keeper confirming an epoch", &[&b], || {
         confirmed(&store).into_iter().find(|e| *e > handover)
     })
@@ -470,16 +255,16 @@ max_data_age_seconds = {MAX_AGE}
 
     // Drain: stop, then restart on a schedule that does not fire again soon; the restarted keeper
     // finishes the epochs in flight and starts no new one.
-    b.stop();
+    b.stop("keeper started");
     let drain = dir.join("keeper-drain.toml");
     let text = std::fs::read_to_string(&config_b).unwrap();
     std::fs::write(&drain, text.replace("*/10 * * * * *", "0 0 0 1 1 *")).unwrap();
-    let c = Keeper::start(&root, &drain, dir.join("keeper-drain.log"));
+    let c = Service::keeper(&root, &drain, dir.join("keeper-drain.log"));
     until(240, "the epochs in flight to end", &[&c], || {
         epochs(&store).iter().all(|e| e.state.is_final()).then_some(())
     })
     .await;
-    c.stop();
+    c.stop("keeper started");
 
     // Every epoch: on chain exactly once, or skipped with a reason.
     let ledger = epochs(&store);
@@ -515,5 +300,5 @@ max_data_age_seconds = {MAX_AGE}
     assert_eq!(plain.get_transaction_count(keeper_addr).await.unwrap(), ours.len() as u64);
     let b_log = std::fs::read_to_string(dir.join("keeper-b.log")).unwrap();
     assert!(!b_log.contains(&KEEPER_KEY[2..]), "the key reached the logs");
-    anvil.stop().await.unwrap();
+    stack.anvil.stop().await.unwrap();
 }

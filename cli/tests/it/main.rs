@@ -4,12 +4,14 @@
 mod backtest;
 mod bench_prove;
 mod demo;
+mod feed;
 mod ingest;
 mod keeper;
 mod keeper_service;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;
+mod stack;
 #[path = "../../../oracle/tests/it/support.rs"]
 mod support;
 mod train;

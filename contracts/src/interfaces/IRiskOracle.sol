@@ -154,9 +154,11 @@ interface IRiskOracle {
     ///      configured (`MarketNotConfigured`); model is the market's (`WrongModel`) and active
     ///      (`ModelNotActive`); `validUntil >= block.timestamp` (`UpdateExpired`); scores count equals
     ///      the model's batch (`BatchSizeMismatch`) and each is at most 2^outputScaleBits
-    ///      (`ScoreOutOfRange`), or for a `Logits` model a field element (`NotAFieldElement`); epoch above the market's last (`StaleEpoch`); data time and block not
-    ///      in the future (`FutureData`) and not older than `maxDataAge` (`StaleData`); claimed price
-    ///      within tolerance of the aggregator (`InvalidOnChainPrice`, `PriceMismatch`); LTV/LT/bonus
+    ///      (`ScoreOutOfRange`), or for a `Logits` model a field element (`NotAFieldElement`), or for a
+    ///      `PackedLogits` model three signed 50-bit slots and nothing above them (`MalformedPackedLogits`);
+    ///      epoch above the market's last (`StaleEpoch`); data time and block not in the future
+    ///      (`FutureData`) and not older than `maxDataAge` (`StaleData`); claimed price within tolerance of
+    ///      the aggregator (`InvalidOnChainPrice`, `PriceMismatch`); LTV/LT/bonus
     ///      equal `RiskRule`'s (`ParamsMismatch`); the verifier accepts the proof with the instances
     ///      built from the update (`InvalidProof`). Then it stores the state, emits `UpdateAccepted` and
     ///      calls the steward's `queue`; a revert there (bounds, delay, pause, restriction) reverts all.

@@ -1,0 +1,589 @@
+//! `zkrisk verify`: checks one update of the feed without trusting the feed.
+//!
+//! An update comes from a feed (`/v1/markets/{market}/latest` or `…/updates/{epoch}`), a file of
+//! the feed's JSON, or a transaction hash. Each check passes, fails with a reason, or is skipped
+//! when what it needs is not at hand:
+//!
+//! 1. `rule`: the LTV, liquidation threshold and bonus are `RiskRule`'s for the scores (the link
+//!    of the model's layout applied, as the oracle does), and the batch has the model's size.
+//! 2. `proof_offchain`: ezkl verifies the proof with the model's verifying key, on the public
+//!    instances built from the update's scores (so a changed score fails here).
+//! 3. `proof_onchain`: the verifier the oracle's registry names for the model returns `true` for the
+//!    same proof and instances (`eth_call`).
+//! 4. `recorded`: the oracle's `UpdateAccepted` event of this market and epoch carries the same
+//!    scores, proof, parameters, data block and time, price and model.
+//! 5. `inputs`: the published inputs are the ones the proof committed to (their KZG commitment,
+//!    swapped into a copy of the proof, verifies) and the circuit's outputs on them are the scores.
+//!
+//! The update is valid when no check fails and the proof verified at least once (off-chain or
+//! on-chain).
+
+use std::path::{Path, PathBuf};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use serde::Serialize;
+use sha2::Digest;
+
+use crate::{
+    Error, Result,
+    chain::{self, IHalo2Verifier, RiskOracle},
+    feed::index::{self, FeedModel, FeedUpdate},
+    prover::{self, EzklWorker, WorkerConfig},
+};
+
+/// Where the update comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A feed: its base URL, a market (address or symbol) and an epoch (the latest when `None`).
+    Feed {
+        /// Base URL, e.g. `http://127.0.0.1:8080`.
+        url: String,
+        /// Market address or symbol.
+        market: String,
+        /// Epoch; the latest when `None`.
+        epoch: Option<u64>,
+    },
+    /// A file holding one update as the feed serves it.
+    File(PathBuf),
+    /// A `RiskOracle.submit` transaction (needs an RPC).
+    Tx(B256),
+}
+
+/// What the checks may use besides the update.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// JSON-RPC endpoint of the update's chain: on-chain checks (and `Source::Tx`).
+    pub rpc_url: Option<String>,
+    /// The model's circuit directory (`settings.json`, `vk.key`, SRS, `model.compiled`); from a
+    /// feed they are downloaded when not given.
+    pub artifacts: Option<PathBuf>,
+    /// The published inputs (ezkl input JSON); from a feed they are downloaded when published.
+    pub inputs: Option<PathBuf>,
+    /// Where downloads and scratch files go.
+    pub work_dir: PathBuf,
+    /// The ezkl worker.
+    pub worker: WorkerConfig,
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It held.
+    Pass,
+    /// It did not; `detail` says why.
+    Fail,
+    /// What it needs was not given; `detail` says what.
+    Skip,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Stable name (`rule`, `proof_offchain`, `proof_onchain`, `recorded`, `inputs`).
+    pub name: &'static str,
+    /// How it ended.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The verdict on one update.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// No check failed and the proof verified at least once.
+    pub valid: bool,
+    /// Where the update came from.
+    pub source: String,
+    /// The update's market.
+    pub market: String,
+    /// Its symbol, if known.
+    pub symbol: Option<String>,
+    /// Its epoch.
+    pub epoch: u64,
+    /// Its model.
+    pub model_id: u32,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// Why the update is not valid (empty when it is).
+    pub fn reasons(&self) -> Vec<String> {
+        let mut r: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        if r.is_empty() && !self.valid {
+            r.push("the proof was not verified: give --rpc or the verifying key".into());
+        }
+        r
+    }
+
+    /// The plain-text report.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "update of {} epoch {} (model {}), from {}\n",
+            self.symbol
+                .clone()
+                .map_or_else(|| self.market.clone(), |sym| format!("{sym} ({})", self.market)),
+            self.epoch,
+            self.model_id,
+            self.source
+        );
+        for c in &self.checks {
+            let tag = match c.status {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Skip => "skip",
+            };
+            s.push_str(&format!("  {tag}  {:<15} {}\n", c.name, c.detail));
+        }
+        if self.valid {
+            s.push_str("VALID\n");
+        } else {
+            s.push_str(&format!("INVALID: {}\n", self.reasons().join("; ")));
+        }
+        s
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("a client without TLS builds")
+}
+
+/// GET `url` from a feed: the body, or the feed's JSON error.
+async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
+    let r = client.get(url).send().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
+    let status = r.status();
+    let body = r.bytes().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
+    if !status.is_success() {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let msg = v["error"]["message"]
+            .as_str()
+            .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), Into::into);
+        return Err(Error::Input(format!("feed {url}: {status}: {msg}")));
+    }
+    Ok(body.to_vec())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::Input(format!("{what}: not a feed update ({e})")))
+}
+
+/// Downloads the model's artifacts from a feed into `dir`, each checked against the SHA-256 the
+/// feed lists for it; returns `dir`, or `None` when the feed serves no verifying key.
+async fn download_artifacts(
+    client: &reqwest::Client,
+    base: &str,
+    model: &FeedModel,
+    dir: &Path,
+) -> Result<Option<PathBuf>> {
+    if !model.artifacts.iter().any(|a| a.name == "vk.key") {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    for a in &model.artifacts {
+        let path = dir.join(if a.name == "srs" { "kzg.srs" } else { &a.name });
+        let have = std::fs::read(&path).ok().map(|b| hex::encode(sha2::Sha256::digest(&b)));
+        if have.as_deref() == Some(a.sha256.as_str()) {
+            continue;
+        }
+        let body =
+            get(client, &format!("{base}/v1/models/{}/artifacts/{}", model.id, a.name)).await?;
+        let got = hex::encode(sha2::Sha256::digest(&body));
+        if got != a.sha256 {
+            return Err(Error::Input(format!(
+                "feed artifact {} of model {}: sha256 {got}, the feed lists {}",
+                a.name, model.id, a.sha256
+            )));
+        }
+        std::fs::write(&path, &body).map_err(Error::io(&path))?;
+    }
+    Ok(Some(dir.to_path_buf()))
+}
+
+fn pass(name: &'static str, detail: impl Into<String>) -> Check {
+    Check { name, status: Status::Pass, detail: detail.into() }
+}
+fn fail(name: &'static str, detail: impl Into<String>) -> Check {
+    Check { name, status: Status::Fail, detail: detail.into() }
+}
+fn skip(name: &'static str, detail: impl Into<String>) -> Check {
+    Check { name, status: Status::Skip, detail: detail.into() }
+}
+
+/// The registry's view of the update's model and chain, when an RPC is given.
+struct OnChain {
+    provider: DynProvider,
+    oracle: Address,
+    model: RiskOracle::Model,
+}
+
+/// Runs every check on the update from `source`.
+///
+/// # Errors
+/// Only when the update itself cannot be had (unreachable feed, unreadable file, unknown
+/// transaction, malformed JSON): a bad update is a verdict, not an error.
+pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
+    let client = http();
+    let provider = match &opts.rpc_url {
+        Some(url) => Some(
+            ProviderBuilder::new()
+                .connect_http(url.parse().map_err(|e| Error::Input(format!("--rpc `{url}`: {e}")))?)
+                .erased(),
+        ),
+        None => None,
+    };
+    let mut artifacts = opts.artifacts.clone();
+    let mut inputs = opts.inputs.clone();
+    let (update, described) = match source {
+        Source::Feed { url, market, epoch } => {
+            let base = url.trim_end_matches('/');
+            let path = match epoch {
+                Some(e) => format!("{base}/v1/markets/{market}/updates/{e}"),
+                None => format!("{base}/v1/markets/{market}/latest"),
+            };
+            let u: FeedUpdate = parse(&path, &get(&client, &path).await?)?;
+            let model: FeedModel = parse(
+                "feed model",
+                &get(&client, &format!("{base}/v1/models/{}", u.model_id)).await?,
+            )?;
+            let dir =
+                opts.work_dir.join(format!("{}-{}-model{}", u.chain_id, u.oracle, u.model_id));
+            if artifacts.is_none() {
+                artifacts = download_artifacts(&client, base, &model, &dir).await?;
+            }
+            if inputs.is_none() && u.inputs_published {
+                let body = get(
+                    &client,
+                    &format!("{base}/v1/markets/{}/updates/{}/inputs", u.market, u.epoch),
+                )
+                .await?;
+                let p = dir.join(format!("input-{}-{}.json", u.market, u.epoch));
+                std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+                std::fs::write(&p, body).map_err(Error::io(&p))?;
+                inputs = Some(p);
+            }
+            (u, path)
+        }
+        Source::File(p) => {
+            let body = std::fs::read(p).map_err(Error::io(p))?;
+            (parse(&p.display().to_string(), &body)?, p.display().to_string())
+        }
+        Source::Tx(h) => {
+            let provider =
+                provider.as_ref().ok_or_else(|| Error::Input("--tx needs --rpc".into()))?;
+            (index::update_from_tx(provider, *h).await?, format!("transaction {h:#x}"))
+        }
+    };
+    let (claim, proof) = update.to_submit()?;
+
+    let mut checks = Vec::new();
+    // The registry's model, when the chain can be read; else the layout the update states.
+    let onchain = match &provider {
+        Some(p) => Some(on_chain(p, &update).await),
+        None => None,
+    };
+    let (layout, bits, batch) = match &onchain {
+        Some(Ok(o)) => {
+            (o.model.layout, o.model.outputScaleBits, Some(usize::from(o.model.batchSize)))
+        }
+        _ => (
+            index::layout_by_name(&update.layout).ok_or_else(|| {
+                Error::Input(format!("update field `layout`: unknown layout `{}`", update.layout))
+            })?,
+            update.output_scale_bits,
+            None,
+        ),
+    };
+    checks.push(rule_check(&claim, layout, bits, batch));
+    let instances = chain::instances_for(layout, &claim);
+
+    let scratch = tempfile::Builder::new()
+        .prefix("verify")
+        .tempdir_in(
+            std::fs::create_dir_all(&opts.work_dir)
+                .map(|()| &opts.work_dir)
+                .map_err(Error::io(&opts.work_dir))?,
+        )
+        .map_err(Error::io(&opts.work_dir))?;
+    let proof_json = scratch.path().join("proof.json");
+    prover::write_proof_json(&proof_json, &proof, &instances)?;
+    let mut worker = None;
+    match &artifacts {
+        Some(dir) => {
+            let srs = index::artifact_path(dir, "srs").ok_or_else(|| {
+                Error::Input(format!("{}: no SRS (kzg.srs) in the artifacts", dir.display()))
+            })?;
+            let w = match &mut worker {
+                Some(w) => w,
+                None => worker.insert(EzklWorker::start(opts.worker.clone()).await?),
+            };
+            let v = w.verify_with(dir, &srs, &proof_json).await?;
+            checks.push(if v.valid {
+                pass(
+                    "proof_offchain",
+                    format!(
+                        "ezkl {} verifies the proof with vk.key (sha256 {})",
+                        w.version(),
+                        sha256_of(&dir.join("vk.key"))
+                    ),
+                )
+            } else {
+                fail(
+                    "proof_offchain",
+                    format!(
+                        "ezkl rejects the proof: {}",
+                        v.reason.unwrap_or_else(|| "invalid".into())
+                    ),
+                )
+            });
+            checks.push(match &inputs {
+                Some(input) if dir.join("model.compiled").is_file() => {
+                    let c = w.check_inputs(dir, &srs, &proof_json, input).await?;
+                    if !c.committed {
+                        fail("inputs", format!("the published inputs are not the proof's: {}", c.reason.unwrap_or_default()))
+                    } else if c.outputs != instances {
+                        fail("inputs", "the circuit's outputs on the published inputs are not the update's scores")
+                    } else {
+                        pass("inputs", format!("the published inputs ({} values) are the ones the proof committed to, and give its scores", input_len(input)))
+                    }
+                }
+                Some(_) => skip("inputs", "no compiled circuit (model.compiled) among the artifacts"),
+                None => skip("inputs", "no published inputs"),
+            });
+        }
+        None => {
+            checks.push(skip(
+                "proof_offchain",
+                "no verifying key: give --artifacts, or a feed that serves them",
+            ));
+            checks.push(skip("inputs", "needs the circuit's artifacts"));
+        }
+    }
+    if let Some(w) = worker {
+        w.shutdown().await;
+    }
+    match onchain {
+        Some(Ok(o)) => {
+            checks.push(verifier_check(&o, &proof, &instances).await);
+            checks.push(recorded_check(&o, &update, &claim, &proof).await);
+        }
+        Some(Err(e)) => {
+            checks.push(fail("proof_onchain", e.to_string()));
+            checks.push(fail("recorded", "the oracle's registry could not be read"));
+        }
+        None => {
+            checks.push(skip("proof_onchain", "no --rpc"));
+            checks.push(skip("recorded", "no --rpc"));
+        }
+    }
+    let proven = checks.iter().any(|c| c.name.starts_with("proof_") && c.status == Status::Pass);
+    let valid = proven && checks.iter().all(|c| c.status != Status::Fail);
+    // Reorder: rule, proofs, record, inputs.
+    let order = ["rule", "proof_offchain", "proof_onchain", "recorded", "inputs"];
+    checks.sort_by_key(|c| order.iter().position(|n| *n == c.name));
+    Ok(Verdict {
+        valid,
+        source: described,
+        market: update.market.clone(),
+        symbol: update.symbol.clone(),
+        epoch: update.epoch,
+        model_id: update.model_id,
+        checks,
+    })
+}
+
+fn sha256_of(p: &Path) -> String {
+    std::fs::read(p).map(|b| hex::encode(&sha2::Sha256::digest(&b)[..8])).unwrap_or_default()
+}
+
+fn input_len(p: &Path) -> usize {
+    std::fs::read(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["input_data"][0].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+async fn on_chain(p: &DynProvider, u: &FeedUpdate) -> Result<OnChain> {
+    let id = p.get_chain_id().await.map_err(|e| Error::Rpc(format!("chain id: {e}")))?;
+    if id != u.chain_id {
+        return Err(Error::Input(format!(
+            "the RPC serves chain {id}; the update is of chain {}",
+            u.chain_id
+        )));
+    }
+    let oracle: Address =
+        u.oracle.parse().map_err(|e| Error::Input(format!("update field `oracle`: {e}")))?;
+    let model = RiskOracle::new(oracle, p.clone())
+        .model(u.model_id)
+        .call()
+        .await
+        .map_err(chain::revert_error)?;
+    if model.verifier == Address::ZERO {
+        return Err(Error::Input(format!(
+            "model {} is not registered in the oracle {oracle:#x}",
+            u.model_id
+        )));
+    }
+    Ok(OnChain { provider: p.clone(), oracle, model })
+}
+
+fn rule_check(
+    claim: &RiskOracle::Update,
+    layout: RiskOracle::InstanceLayout,
+    bits: u8,
+    batch: Option<usize>,
+) -> Check {
+    if let Some(b) = batch
+        && b != claim.scores.len()
+    {
+        return fail(
+            "rule",
+            format!("{} scores; the model proves batches of {b}", claim.scores.len()),
+        );
+    }
+    match zkrisk_models::policy::apply_outputs(&claim.scores, bits, chain::link_for(layout)) {
+        Ok(out) => {
+            let (p, want) = (&claim.params, out.params);
+            if (p.ltv, p.liquidationThreshold, p.liquidationBonus)
+                == (want.ltv, want.liquidation_threshold, want.liquidation_bonus)
+            {
+                pass(
+                    "rule",
+                    format!(
+                        "LTV {} LT {} bonus {} bps are RiskRule's for a mean risk of {} bps",
+                        p.ltv, p.liquidationThreshold, p.liquidationBonus, out.risk_bps
+                    ),
+                )
+            } else {
+                fail(
+                    "rule",
+                    format!(
+                        "the update carries LTV {} LT {} bonus {}; RiskRule gives {} {} {} for its scores",
+                        p.ltv,
+                        p.liquidationThreshold,
+                        p.liquidationBonus,
+                        want.ltv,
+                        want.liquidation_threshold,
+                        want.liquidation_bonus
+                    ),
+                )
+            }
+        }
+        Err(e) => fail("rule", format!("the scores are not outputs of this model: {e}")),
+    }
+}
+
+async fn verifier_check(o: &OnChain, proof: &[u8], instances: &[U256]) -> Check {
+    let v = IHalo2Verifier::new(o.model.verifier, o.provider.clone());
+    match v.verifyProof(Bytes::copy_from_slice(proof), instances.to_vec()).call().await {
+        Ok(true) => pass(
+            "proof_onchain",
+            format!("the registered verifier {:#x} returns true", o.model.verifier),
+        ),
+        Ok(false) => fail(
+            "proof_onchain",
+            format!("the registered verifier {:#x} returns false", o.model.verifier),
+        ),
+        Err(e) => fail(
+            "proof_onchain",
+            format!(
+                "the registered verifier {:#x} rejects the proof ({})",
+                o.model.verifier,
+                match chain::revert_error(e) {
+                    // ezkl's verifier reverts without data on a proof that does not verify.
+                    Error::Reverted { error } if error == "0x" => "it reverts".to_string(),
+                    other => other.to_string(),
+                }
+            ),
+        ),
+    }
+}
+
+async fn recorded_check(
+    o: &OnChain,
+    u: &FeedUpdate,
+    claim: &RiskOracle::Update,
+    proof: &[u8],
+) -> Check {
+    let filter = Filter::new()
+        .address(o.oracle)
+        .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
+        .topic1(claim.market.into_word())
+        .topic2(U256::from(claim.epoch))
+        .from_block(0);
+    let logs = match o.provider.get_logs(&filter).await {
+        Ok(l) => l,
+        Err(e) => return fail("recorded", format!("the oracle's events cannot be read: {e}")),
+    };
+    let Some(log) = logs.last() else {
+        return fail(
+            "recorded",
+            format!(
+                "the oracle {:#x} accepted no update of this market for epoch {}",
+                o.oracle, claim.epoch
+            ),
+        );
+    };
+    let Ok(e) = RiskOracle::UpdateAccepted::decode_log(&log.inner) else {
+        return fail("recorded", "the UpdateAccepted event does not decode");
+    };
+    let (s, mut diff) = (&e.data.state, Vec::new());
+    let packed: Vec<u8> = claim.scores.iter().flat_map(|v| v.to_be_bytes::<32>()).collect();
+    if s.scoresHash != keccak256(&packed) || e.data.scores != claim.scores {
+        diff.push("scores");
+    }
+    if s.proofHash != keccak256(proof) {
+        diff.push("proof");
+    }
+    let (p, q) = (&s.params, &claim.params);
+    if (p.ltv, p.liquidationThreshold, p.liquidationBonus, p.supplyCap, p.borrowCap)
+        != (q.ltv, q.liquidationThreshold, q.liquidationBonus, q.supplyCap, q.borrowCap)
+    {
+        diff.push("params");
+    }
+    if s.dataBlock != claim.dataBlock {
+        diff.push("data_block");
+    }
+    if s.dataTimestamp != claim.dataTimestamp {
+        diff.push("data_timestamp");
+    }
+    if s.collateralPrice != claim.collateralPrice {
+        diff.push("collateral_price");
+    }
+    if e.data.modelId != claim.modelId {
+        diff.push("model_id");
+    }
+    let tx = log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default();
+    if !u.tx_hash.eq_ignore_ascii_case(&tx) {
+        diff.push("tx_hash");
+    }
+    if diff.is_empty() {
+        pass(
+            "recorded",
+            format!(
+                "the oracle accepted exactly this update in block {} (tx {tx})",
+                log.block_number.unwrap_or(0)
+            ),
+        )
+    } else {
+        fail(
+            "recorded",
+            format!("differs from what the oracle accepted in tx {tx}: {}", diff.join(", ")),
+        )
+    }
+}
