@@ -5,7 +5,7 @@ Protocol: one JSON request per line on stdin, one JSON response per line on stdo
   request:  {"id": 1, "method": "setup", "params": {...}}
   response: {"id": 1, "ok": true, "result": {...}}
             {"id": 1, "ok": false, "error": {"kind": "...", "message": "..."}}
-Methods: ping, setup, prove, verify, check_inputs, reusable. Every path is given by the caller; the worker decides
+Methods: ping, setup, prove, verify, check_inputs, evm_verifier, reusable. Every path is given by the caller; the worker decides
 nothing (which model, batch, retries and timeouts stay in Rust). ezkl's own log lines go to stderr.
 """
 import asyncio
@@ -241,6 +241,21 @@ def check_inputs(params):
     return {"committed": ok, "reason": reason, "outputs": outputs}
 
 
+def evm_verifier(params):
+    """The Solidity verifier of a circuit's verifying key, written to `out` (what `setup` writes as
+    Verifier.sol): compiled, it must be the code of the verifier a registry names for the circuit."""
+    ping(params)
+    d = need(params, "dir")
+    srs = must_exist(need(params, "srs"), "SRS")
+    out = need(params, "out")
+    settings = must_exist(os.path.join(d, "settings.json"), "circuit settings")
+    vk = must_exist(os.path.join(d, "vk.key"), "verifying key")
+    abi = out + ".abi.json"
+    if not run(lambda: ezkl.create_evm_verifier(vk, settings, out, abi, srs_path=srs)):
+        raise WorkerError("ezkl", "create_evm_verifier failed")
+    return {"verifier_sol": out}
+
+
 def reusable(params):
     """ezkl's reusable verifier for a set-up circuit: the shared contract, this circuit's verifying
     key artifact (VKA) as 32-byte words for `registerVka`, and the `verifyProof` calldata of one
@@ -270,7 +285,7 @@ def reusable(params):
     }
 
 
-METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify, "check_inputs": check_inputs, "reusable": reusable}
+METHODS = {"ping": ping, "setup": setup, "prove": prove, "verify": verify, "check_inputs": check_inputs, "evm_verifier": evm_verifier, "reusable": reusable}
 
 
 def main():

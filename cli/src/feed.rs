@@ -85,21 +85,12 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("stopping the feed");
-}
-
 pub(crate) async fn run(args: FeedArgs) -> eyre::Result<()> {
     match args.command {
         FeedCommand::Serve { config } => {
             let cfg = config::load(&config, &env)?;
-            feed::serve(cfg, shutdown()).await?;
+            feed::serve(cfg, crate::shutdown_signal("ending event streams, finishing requests"))
+                .await?;
         }
     }
     Ok(())
@@ -123,6 +114,7 @@ pub(crate) async fn verify(root: &Path, a: VerifyArgs) -> eyre::Result<bool> {
         inputs: a.inputs,
         work_dir: a.work_dir.unwrap_or_else(|| root.join(".zkrisk/verify")),
         worker: WorkerConfig::in_project(root),
+        solc: Some(root.join("scripts/solc")),
     };
     let v = verify::verify(&source, &opts).await?;
     if a.json {

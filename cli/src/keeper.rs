@@ -51,22 +51,17 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("stopping: finishing the step in progress");
-}
-
 pub(crate) async fn run(root: PathBuf, args: KeeperArgs) -> eyre::Result<()> {
     let command = match (args.command, args.config) {
         (Some(c), _) => c,
         (None, Some(path)) => {
             let cfg = config::load(&path, &env)?;
-            service::run(cfg, RunOptions { root, dry_run: args.dry_run }, shutdown()).await?;
+            service::run(
+                cfg,
+                RunOptions { root, dry_run: args.dry_run },
+                crate::shutdown_signal("finishing the step in progress"),
+            )
+            .await?;
             return Ok(());
         }
         (None, None) => eyre::bail!(

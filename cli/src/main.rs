@@ -117,6 +117,17 @@ enum AaveCommand {
     },
 }
 
+/// Completes at SIGINT or SIGTERM, logging `what` (what the service does next).
+pub(crate) async fn shutdown_signal(what: &'static str) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping: {what}");
+}
+
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -725,6 +725,29 @@ impl EzklWorker {
     }
 }
 
+impl EzklWorker {
+    /// Writes to `out` the Solidity verifier of the verifying key in `artifacts` (`vk.key`,
+    /// `settings.json`, with the SRS `srs`), as the circuit's setup writes `Verifier.sol`.
+    ///
+    /// # Errors
+    /// A missing artifact, and the worker's own failures.
+    pub async fn evm_verifier(
+        &mut self,
+        artifacts: &Path,
+        srs: &Path,
+        out: &Path,
+    ) -> Result<PathBuf> {
+        let params = json!({
+            "dir": path_str(artifacts)?,
+            "srs": path_str(srs)?,
+            "out": path_str(out)?,
+        });
+        let timeout = self.config.setup_timeout;
+        let r = self.call("evm_verifier", params, timeout).await?;
+        field(&r, "verifier_sol", "evm_verifier")
+    }
+}
+
 /// Writes an ezkl proof file from the proof bytes and its public instances (one instance column,
 /// field elements as ezkl writes them: 32-byte little-endian hex): what `ezkl.verify` reads, for a
 /// proof known only from a transaction or a feed.

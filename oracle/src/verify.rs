@@ -10,9 +10,12 @@
 //!    instances built from the update's scores (so a changed score fails here).
 //! 3. `proof_onchain`: the verifier the oracle's registry names for the model returns `true` for the
 //!    same proof and instances (`eth_call`).
-//! 4. `recorded`: the oracle's `UpdateAccepted` event of this market and epoch carries the same
+//! 4. `verifying_key`: the verifier ezkl generates from the verifying key used off-chain, compiled,
+//!    is byte for byte the registered verifier's code: the key of check 2 is the model's, even
+//!    when it was downloaded from the feed.
+//! 5. `recorded`: the oracle's `UpdateAccepted` event of this market and epoch carries the same
 //!    scores, proof, parameters, data block and time, price and model.
-//! 5. `inputs`: the published inputs are the ones the proof committed to (their KZG commitment,
+//! 6. `inputs`: the published inputs are the ones the proof committed to (their KZG commitment,
 //!    swapped into a copy of the proof, verifies) and the circuit's outputs on them are the scores.
 //!
 //! The update is valid when no check fails and the proof verified at least once (off-chain or
@@ -68,6 +71,8 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// The ezkl worker.
     pub worker: WorkerConfig,
+    /// The project's solc (`scripts/solc`), to compile the verifier of the verifying key.
+    pub solc: Option<PathBuf>,
 }
 
 /// How a check ended.
@@ -85,7 +90,8 @@ pub enum Status {
 /// One check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    /// Stable name (`rule`, `proof_offchain`, `proof_onchain`, `recorded`, `inputs`).
+    /// Stable name (`rule`, `proof_offchain`, `proof_onchain`, `verifying_key`, `recorded`,
+    /// `inputs`).
     pub name: &'static str,
     /// How it ended.
     pub status: Status,
@@ -373,27 +379,35 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
             checks.push(skip("inputs", "needs the circuit's artifacts"));
         }
     }
-    if let Some(w) = worker {
-        w.shutdown().await;
-    }
-    match onchain {
+    match &onchain {
         Some(Ok(o)) => {
-            checks.push(verifier_check(&o, &proof, &instances).await);
-            checks.push(recorded_check(&o, &update, &claim, &proof).await);
+            checks.push(verifier_check(o, &proof, &instances).await);
+            checks.push(match (&artifacts, &opts.solc, worker.as_mut()) {
+                (Some(dir), Some(solc), Some(w)) => {
+                    key_check(o, w, dir, solc, scratch.path()).await?
+                }
+                _ => skip("verifying_key", "needs the circuit's artifacts and the project's solc"),
+            });
+            checks.push(recorded_check(o, &update, &claim, &proof).await);
         }
         Some(Err(e)) => {
             checks.push(fail("proof_onchain", e.to_string()));
+            checks.push(skip("verifying_key", "the oracle's registry could not be read"));
             checks.push(fail("recorded", "the oracle's registry could not be read"));
         }
         None => {
             checks.push(skip("proof_onchain", "no --rpc"));
+            checks.push(skip("verifying_key", "no --rpc"));
             checks.push(skip("recorded", "no --rpc"));
         }
+    }
+    if let Some(w) = worker {
+        w.shutdown().await;
     }
     let proven = checks.iter().any(|c| c.name.starts_with("proof_") && c.status == Status::Pass);
     let valid = proven && checks.iter().all(|c| c.status != Status::Fail);
     // Reorder: rule, proofs, record, inputs.
-    let order = ["rule", "proof_offchain", "proof_onchain", "recorded", "inputs"];
+    let order = ["rule", "proof_offchain", "proof_onchain", "verifying_key", "recorded", "inputs"];
     checks.sort_by_key(|c| order.iter().position(|n| *n == c.name));
     Ok(Verdict {
         valid,
@@ -512,6 +526,45 @@ async fn verifier_check(o: &OnChain, proof: &[u8], instances: &[U256]) -> Check 
             ),
         ),
     }
+}
+
+/// Whether the verifier ezkl generates from the verifying key in `dir` compiles to the registered
+/// verifier's code.
+async fn key_check(
+    o: &OnChain,
+    w: &mut EzklWorker,
+    dir: &Path,
+    solc: &Path,
+    scratch: &Path,
+) -> Result<Check> {
+    let srs = index::artifact_path(dir, "srs")
+        .ok_or_else(|| Error::Input(format!("{}: no SRS in the artifacts", dir.display())))?;
+    let sol = w.evm_verifier(dir, &srs, &scratch.join("Verifier.sol")).await?;
+    let compiled = crate::solc::compile(solc, &sol, "Halo2Verifier")?;
+    let code = o
+        .provider
+        .get_code_at(o.model.verifier)
+        .await
+        .map_err(|e| Error::Rpc(format!("eth_getCode: {e}")))?;
+    Ok(if code.as_ref() == compiled.runtime.as_slice() {
+        pass(
+            "verifying_key",
+            format!(
+                "the verifier generated from vk.key is the registered one ({} bytes)",
+                code.len()
+            ),
+        )
+    } else {
+        fail(
+            "verifying_key",
+            format!(
+                "the verifier generated from vk.key ({} bytes) is not the registered verifier {:#x} ({} bytes): the key is not the model's",
+                compiled.runtime.len(),
+                o.model.verifier,
+                code.len()
+            ),
+        )
+    })
 }
 
 async fn recorded_check(

@@ -10,9 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
+use alloy::providers::Provider;
 use serde_json::Value;
-use zkrisk_oracle::chain::RiskOracle;
 
 use crate::{
     root,
@@ -246,19 +245,11 @@ circuit = "{circuit}"
         assert!(t.elapsed() < Duration::from_secs(30), "{h}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let filter = Filter::new()
-        .address(stack.deployment.oracle)
-        .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
-        .from_block(0)
-        .to_block(head);
-    let onchain: BTreeSet<u64> = stack
-        .plain
-        .get_logs(&filter)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| RiskOracle::UpdateAccepted::decode_log(&l.inner).unwrap().data.epoch)
-        .collect();
+    let onchain: BTreeSet<u64> =
+        stack::onchain_epochs(&stack.plain, stack.deployment.oracle, None, Some(head))
+            .await
+            .into_iter()
+            .collect();
     assert!(onchain.len() >= 3, "{onchain:?}");
     let market = format!("{:#x}", stack.deployment.asset);
     let mut paged = BTreeSet::new();
@@ -455,14 +446,17 @@ circuit = "{circuit}"
     );
     let v = verdict(&out);
     assert!(out.status.success() && v["verdict"]["valid"] == true, "{v}");
-    for name in ["rule", "proof_offchain", "proof_onchain", "recorded", "inputs"] {
+    for name in ["rule", "proof_offchain", "proof_onchain", "verifying_key", "recorded", "inputs"] {
         assert_eq!(check_status(&v, name), "pass", "{name}: {v}");
     }
     // The plain verdict, from the transaction alone.
     let tx = latest["tx_hash"].as_str().unwrap();
-    let out = zkrisk(&root, &["verify", "--tx", tx, "--rpc", &url]);
+    let circuit = stack.circuit.dir.to_str().unwrap();
+    let out = zkrisk(&root, &["verify", "--tx", tx, "--rpc", &url, "--artifacts", circuit]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.trim_end().ends_with("VALID"), "{text}");
+    assert!(text.contains("pass  verifying_key"), "{text}");
+    eprintln!("{text}");
 
     // A tampered update from the feed is invalid, and the verdict says why.
     let (_, original) = get_json(&listen, &format!("/v1/markets/WETH/updates/{epoch}")).await;
@@ -550,6 +544,7 @@ circuit = "{circuit}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{stdout}");
     let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!((r["requests"].as_u64(), r["errors"].as_u64()), (Some(1600), Some(0)), "{r}");
 

@@ -16,10 +16,8 @@ use std::{
 use alloy::{
     primitives::B256,
     providers::{DynProvider, Provider},
-    rpc::types::Filter,
-    sol_types::SolEvent,
 };
-use zkrisk_oracle::{chain::RiskOracle, keeper::store::EpochState};
+use zkrisk_oracle::keeper::store::EpochState;
 
 use crate::{
     proxy, root,
@@ -277,18 +275,7 @@ async fn keeper_survives_outage_drop_worker_kill_restart_and_reorg_and_two_keepe
             _ => panic!("an epoch in flight after the drain: {e:?}"),
         }
     }
-    let filter = Filter::new()
-        .address(d.oracle)
-        .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
-        .topic1(d.asset.into_word())
-        .from_block(0);
-    let mut onchain: Vec<u64> = plain
-        .get_logs(&filter)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| RiskOracle::UpdateAccepted::decode_log(&l.inner).unwrap().data.epoch)
-        .collect();
+    let mut onchain = stack::onchain_epochs(plain, d.oracle, Some(d.asset), None).await;
     let n = onchain.len();
     onchain.dedup();
     assert_eq!(onchain.len(), n, "an epoch on chain twice: {onchain:?}");

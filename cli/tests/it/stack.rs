@@ -11,11 +11,13 @@ use std::{
 use alloy::{
     primitives::Address,
     providers::{DynProvider, Provider},
+    rpc::types::Filter,
+    sol_types::SolEvent,
 };
 use zkrisk_models::LogisticModel;
 use zkrisk_oracle::{
     aave::{deploy::AaveMarket, sim::SimConfig},
-    chain::{self, ANVIL_DEV_KEY, AaveRiskSteward, Anvil, Deployment, StackConfig},
+    chain::{self, ANVIL_DEV_KEY, AaveRiskSteward, Anvil, Deployment, RiskOracle, StackConfig},
     demo::INITIAL_PARAMS,
     keeper::{
         service::feed_circuit,
@@ -280,4 +282,30 @@ pub(crate) async fn http(addr: &str, method: &str, path: &str, headers: &str) ->
 
 pub(crate) async fn http_get(addr: &str, path: &str) -> (u16, String) {
     http(addr, "GET", path, "").await
+}
+
+/// The epochs of every `UpdateAccepted` of `oracle` up to block `to` (of `market` only, when given),
+/// in log order.
+pub(crate) async fn onchain_epochs(
+    p: &DynProvider,
+    oracle: Address,
+    market: Option<Address>,
+    to: Option<u64>,
+) -> Vec<u64> {
+    let mut filter = Filter::new()
+        .address(oracle)
+        .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
+        .from_block(0);
+    if let Some(m) = market {
+        filter = filter.topic1(m.into_word());
+    }
+    if let Some(to) = to {
+        filter = filter.to_block(to);
+    }
+    p.get_logs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| RiskOracle::UpdateAccepted::decode_log(&l.inner).unwrap().data.epoch)
+        .collect()
 }

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use serde::Deserialize;
 
-use crate::keeper::config::{ConfigError, Secret};
+use crate::keeper::config::{ConfigError, Secret, nonzero_address, resolve_rpc_url};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,28 +155,8 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<FeedCon
     let rel = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
 
     let c = &raw.chain;
-    let rpc_url = match (&c.rpc_url, &c.rpc_url_env) {
-        (Some(url), None) => url.clone(),
-        (None, Some(var)) => env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
-            bad("chain.rpc_url_env", format!("environment variable {var} is not set"))
-        })?,
-        _ => {
-            return Err(bad(
-                "chain.rpc_url",
-                "set exactly one of `rpc_url` and `rpc_url_env`".into(),
-            ));
-        }
-    };
-    if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
-        return Err(bad("chain.rpc_url", "must be an http:// or https:// URL".into()));
-    }
-    let oracle: Address = c
-        .oracle
-        .parse()
-        .map_err(|e| bad("chain.oracle", format!("`{}` is not an address ({e})", c.oracle)))?;
-    if oracle == Address::ZERO {
-        return Err(bad("chain.oracle", "the zero address".into()));
-    }
+    let rpc_url = resolve_rpc_url(c.rpc_url.as_ref(), c.rpc_url_env.as_ref(), env, &bad)?;
+    let oracle = nonzero_address("chain.oracle", &c.oracle, &bad)?;
     let listen = raw.server.listen.parse().map_err(|e| {
         bad("server.listen", format!("`{}` is not host:port ({e})", raw.server.listen))
     })?;

@@ -375,6 +375,46 @@ pub fn load(
     check(path, raw, env)
 }
 
+/// The RPC URL of `[chain]`: `rpc_url`, or the content of the variable `rpc_url_env` names (exactly
+/// one of them), an http:// or https:// URL.
+pub(crate) fn resolve_rpc_url(
+    rpc_url: Option<&String>,
+    rpc_url_env: Option<&String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    bad: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<String, ConfigError> {
+    let url = match (rpc_url, rpc_url_env) {
+        (Some(url), None) => url.clone(),
+        (None, Some(var)) => env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+            bad("chain.rpc_url_env", format!("environment variable {var} is not set"))
+        })?,
+        _ => {
+            return Err(bad(
+                "chain.rpc_url",
+                "set exactly one of `rpc_url` and `rpc_url_env`".into(),
+            ));
+        }
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(bad("chain.rpc_url", "must be an http:// or https:// URL".into()));
+    }
+    Ok(url)
+}
+
+/// The address at `key`, which must parse and not be zero.
+pub(crate) fn nonzero_address(
+    key: &str,
+    text: &str,
+    bad: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Address, ConfigError> {
+    let a: Address =
+        text.parse().map_err(|e| bad(key, format!("`{text}` is not an address ({e})")))?;
+    if a == Address::ZERO {
+        return Err(bad(key, "the zero address".into()));
+    }
+    Ok(a)
+}
+
 fn check(
     path: &Path,
     raw: RawConfig,
@@ -394,33 +434,9 @@ fn check(
     };
 
     let c = &raw.chain;
-    let rpc_url = match (&c.rpc_url, &c.rpc_url_env) {
-        (Some(url), None) => url.clone(),
-        (None, Some(var)) => from_env("chain.rpc_url_env", var)?,
-        _ => {
-            return Err(bad(
-                "chain.rpc_url",
-                "set exactly one of `rpc_url` and `rpc_url_env`".into(),
-            ));
-        }
-    };
-    if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
-        return Err(bad("chain.rpc_url", "must be an http:// or https:// URL".into()));
-    }
-    let oracle: Address = c
-        .oracle
-        .parse()
-        .map_err(|e| bad("chain.oracle", format!("`{}` is not an address ({e})", c.oracle)))?;
-    if oracle == Address::ZERO {
-        return Err(bad("chain.oracle", "the zero address".into()));
-    }
-    let pool: Address = c
-        .pool
-        .parse()
-        .map_err(|e| bad("chain.pool", format!("`{}` is not an address ({e})", c.pool)))?;
-    if pool == Address::ZERO {
-        return Err(bad("chain.pool", "the zero address".into()));
-    }
+    let rpc_url = resolve_rpc_url(c.rpc_url.as_ref(), c.rpc_url_env.as_ref(), env, &bad)?;
+    let oracle = nonzero_address("chain.oracle", &c.oracle, &bad)?;
+    let pool = nonzero_address("chain.pool", &c.pool, &bad)?;
     if !(c.max_fee_gwei.is_finite() && c.max_fee_gwei > 0.0) {
         return Err(bad(
             "chain.max_fee_gwei",
