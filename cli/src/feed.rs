@@ -47,8 +47,12 @@ pub(crate) struct VerifyArgs {
     #[arg(long, requires = "rpc")]
     tx: Option<String>,
     /// JSON-RPC endpoint of the update's chain: the on-chain checks (verifier call, recorded event).
-    #[arg(long)]
+    #[arg(long, requires = "oracle")]
     rpc: Option<String>,
+    /// The RiskOracle you trust (your DAO's): the on-chain checks read it, not the oracle the update
+    /// names.
+    #[arg(long)]
+    oracle: Option<String>,
     /// The model's circuit directory (settings.json, vk.key, the SRS, model.compiled) [default:
     /// downloaded from the feed].
     #[arg(long)]
@@ -108,8 +112,13 @@ pub(crate) async fn verify(root: &Path, a: VerifyArgs) -> eyre::Result<bool> {
         }
         _ => eyre::bail!("give --feed, --file or --tx"),
     };
+    let oracle = match &a.oracle {
+        Some(o) => Some(o.parse().wrap_err_with(|| format!("--oracle `{o}` is not an address"))?),
+        None => None,
+    };
     let opts = Options {
         rpc_url: a.rpc,
+        oracle,
         artifacts: a.artifacts,
         inputs: a.inputs,
         work_dir: a.work_dir.unwrap_or_else(|| root.join(".zkrisk/verify")),

@@ -80,6 +80,28 @@ contract RiskFeedConsumerTest is BaseTest {
         other.borrowLimit(1e18);
     }
 
+    function test_aRetiredModelIsRefused() public {
+        _accept();
+        vm.prank(owner);
+        oracle.scheduleRetireModel(MODEL_ID);
+        vm.warp(block.timestamp + TIMELOCK);
+        oracle.retireModel(MODEL_ID);
+        // Fresh data still: the consumer's staleness allows it, the registry does not.
+        RiskFeedConsumer patient = new RiskFeedConsumer(oracle, asset, MODEL_ID, TIMELOCK + 1 days, MAX_RISK);
+        vm.expectRevert(abi.encodeWithSelector(RiskFeedConsumer.ModelRetired.selector, MODEL_ID));
+        patient.borrowLimit(1e18);
+    }
+
+    function test_noOverflowAtTheLargestValues() public {
+        IRiskOracle.Update memory u = _accept();
+        uint256 max = type(uint256).max;
+        assertEq(
+            consumer.borrowLimit(max), max / 10_000 * u.params.ltv + (max % 10_000) * u.params.ltv / 10_000, "limit"
+        );
+        assertFalse(consumer.isLiquidatable(max, 1), "tiny debt");
+        assertTrue(consumer.isLiquidatable(1, max), "huge debt");
+    }
+
     function test_circuitBreakerStopsBorrowsButNotLiquidations() public {
         _accept();
         uint16 risk = oracle.marketState(asset).riskBps;
@@ -96,11 +118,13 @@ contract RiskFeedConsumerTest is BaseTest {
     ///         borrow limit is never liquidatable (LTV < LT holds on-chain).
     function testFuzz_borrowLimitStaysBelowLiquidation(uint256 collateral, uint256 age) public {
         IRiskOracle.Update memory u = _accept();
-        collateral = bound(collateral, 1, 1e36);
+        collateral = bound(collateral, 1, type(uint256).max);
         age = bound(age, 0, STALENESS - (now_() - u.dataTimestamp));
         vm.warp(block.timestamp + age);
         uint256 limit = consumer.borrowLimit(collateral);
-        assertLe(limit * 10_000, collateral * uint256(u.params.ltv), "limit above LTV");
+        assertLe(
+            limit, collateral / 10_000 * u.params.ltv + (collateral % 10_000) * u.params.ltv / 10_000, "limit above LTV"
+        );
         assertFalse(consumer.isLiquidatable(collateral, limit), "liquidatable at the limit");
     }
 }

@@ -18,8 +18,12 @@
 //! 6. `inputs`: the published inputs are the ones the proof committed to (their KZG commitment,
 //!    swapped into a copy of the proof, verifies) and the circuit's outputs on them are the scores.
 //!
-//! The update is valid when no check fails and the proof verified at least once (off-chain or
-//! on-chain).
+//! The on-chain checks read the oracle the user names (`--oracle`), never the one the update
+//! names: a feed could point at an oracle of its own, with a verifier of its own.
+//!
+//! The update is valid when no check fails and the proof verified with a key the user trusts: the
+//! user's oracle's verifier (`proof_onchain`), or ezkl with the user's own artifacts, or with the
+//! feed's artifacts once `verifying_key` tied them to the user's oracle.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +66,9 @@ pub enum Source {
 pub struct Options {
     /// JSON-RPC endpoint of the update's chain: on-chain checks (and `Source::Tx`).
     pub rpc_url: Option<String>,
+    /// The `RiskOracle` the user trusts (the DAO's own), which the on-chain checks read; required
+    /// with `rpc_url`.
+    pub oracle: Option<Address>,
     /// The model's circuit directory (`settings.json`, `vk.key`, SRS, `model.compiled`); from a
     /// feed they are downloaded when not given.
     pub artifacts: Option<PathBuf>,
@@ -128,7 +135,10 @@ impl Verdict {
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
         if r.is_empty() && !self.valid {
-            r.push("the proof was not verified: give --rpc or the verifying key".into());
+            r.push(
+                "the proof was not verified with a trusted key: give --rpc and --oracle, or --artifacts"
+                    .into(),
+            );
         }
         r
     }
@@ -201,7 +211,14 @@ async fn download_artifacts(
     }
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     for a in &model.artifacts {
-        let path = dir.join(if a.name == "srs" { "kzg.srs" } else { &a.name });
+        // Names come from the feed: only the known ones, never a path.
+        let Some((name, _)) = index::ARTIFACTS.iter().find(|(n, _)| *n == a.name) else {
+            return Err(Error::Input(format!(
+                "feed model {}: unknown artifact `{}`",
+                model.id, a.name
+            )));
+        };
+        let path = dir.join(if *name == "srs" { "kzg.srs" } else { name });
         let have = std::fs::read(&path).ok().map(|b| hex::encode(sha2::Sha256::digest(&b)));
         if have.as_deref() == Some(a.sha256.as_str()) {
             continue;
@@ -262,22 +279,30 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
                 None => format!("{base}/v1/markets/{market}/latest"),
             };
             let u: FeedUpdate = parse(&path, &get(&client, &path).await?)?;
+            // Paths below are built from parsed values only, never from the feed's strings.
+            let (oracle, market) = {
+                let (claim, _) = u.to_submit()?;
+                let oracle: Address = u
+                    .oracle
+                    .parse()
+                    .map_err(|e| Error::Input(format!("update field `oracle`: {e}")))?;
+                (oracle, claim.market)
+            };
             let model: FeedModel = parse(
                 "feed model",
                 &get(&client, &format!("{base}/v1/models/{}", u.model_id)).await?,
             )?;
-            let dir =
-                opts.work_dir.join(format!("{}-{}-model{}", u.chain_id, u.oracle, u.model_id));
+            let dir = opts.work_dir.join(format!("{}-{oracle:#x}-model{}", u.chain_id, u.model_id));
             if artifacts.is_none() {
                 artifacts = download_artifacts(&client, base, &model, &dir).await?;
             }
             if inputs.is_none() && u.inputs_published {
                 let body = get(
                     &client,
-                    &format!("{base}/v1/markets/{}/updates/{}/inputs", u.market, u.epoch),
+                    &format!("{base}/v1/markets/{market:#x}/updates/{}/inputs", u.epoch),
                 )
                 .await?;
-                let p = dir.join(format!("input-{}-{}.json", u.market, u.epoch));
+                let p = dir.join(format!("input-{market:#x}-{}.json", u.epoch));
                 std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
                 std::fs::write(&p, body).map_err(Error::io(&p))?;
                 inputs = Some(p);
@@ -299,7 +324,12 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
     let mut checks = Vec::new();
     // The registry's model, when the chain can be read; else the layout the update states.
     let onchain = match &provider {
-        Some(p) => Some(on_chain(p, &update).await),
+        Some(p) => {
+            let oracle = opts
+                .oracle
+                .ok_or_else(|| Error::Input("--rpc needs --oracle, the oracle you trust".into()))?;
+            Some(on_chain(p, oracle, &update).await)
+        }
         None => None,
     };
     let (layout, bits, batch) = match &onchain {
@@ -314,7 +344,7 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
             None,
         ),
     };
-    checks.push(rule_check(&claim, layout, bits, batch));
+    checks.push(rule_check(&update, &claim, layout, bits, batch));
     let instances = chain::instances_for(layout, &claim);
 
     let scratch = tempfile::Builder::new()
@@ -361,7 +391,7 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
                     let c = w.check_inputs(dir, &srs, &proof_json, input).await?;
                     if !c.committed {
                         fail("inputs", format!("the published inputs are not the proof's: {}", c.reason.unwrap_or_default()))
-                    } else if c.outputs != instances {
+                    } else if c.outputs != claim.scores {
                         fail("inputs", "the circuit's outputs on the published inputs are not the update's scores")
                     } else {
                         pass("inputs", format!("the published inputs ({} values) are the ones the proof committed to, and give its scores", input_len(input)))
@@ -382,12 +412,22 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
     match &onchain {
         Some(Ok(o)) => {
             checks.push(verifier_check(o, &proof, &instances).await);
-            checks.push(match (&artifacts, &opts.solc, worker.as_mut()) {
-                (Some(dir), Some(solc), Some(w)) => {
-                    key_check(o, w, dir, solc, scratch.path()).await?
-                }
-                _ => skip("verifying_key", "needs the circuit's artifacts and the project's solc"),
-            });
+            checks.push(
+                match (&artifacts, opts.solc.as_ref().filter(|p| p.exists()), worker.as_mut()) {
+                    (Some(dir), Some(solc), Some(w)) => {
+                        key_check(o, w, dir, solc, scratch.path()).await.unwrap_or_else(|e| {
+                            fail(
+                                "verifying_key",
+                                format!("cannot generate the key's verifier: {e}"),
+                            )
+                        })
+                    }
+                    _ => skip(
+                        "verifying_key",
+                        "needs the circuit's artifacts and the project's solc",
+                    ),
+                },
+            );
             checks.push(recorded_check(o, &update, &claim, &proof).await);
         }
         Some(Err(e)) => {
@@ -404,7 +444,10 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
     if let Some(w) = worker {
         w.shutdown().await;
     }
-    let proven = checks.iter().any(|c| c.name.starts_with("proof_") && c.status == Status::Pass);
+    let passed = |name: &str| checks.iter().any(|c| c.name == name && c.status == Status::Pass);
+    // A key from the feed counts only once tied to the user's oracle.
+    let trusted_key = opts.artifacts.is_some() || passed("verifying_key");
+    let proven = passed("proof_onchain") || (passed("proof_offchain") && trusted_key);
     let valid = proven && checks.iter().all(|c| c.status != Status::Fail);
     // Reorder: rule, proofs, record, inputs.
     let order = ["rule", "proof_offchain", "proof_onchain", "verifying_key", "recorded", "inputs"];
@@ -432,7 +475,7 @@ fn input_len(p: &Path) -> usize {
         .unwrap_or(0)
 }
 
-async fn on_chain(p: &DynProvider, u: &FeedUpdate) -> Result<OnChain> {
+async fn on_chain(p: &DynProvider, oracle: Address, u: &FeedUpdate) -> Result<OnChain> {
     let id = p.get_chain_id().await.map_err(|e| Error::Rpc(format!("chain id: {e}")))?;
     if id != u.chain_id {
         return Err(Error::Input(format!(
@@ -440,8 +483,12 @@ async fn on_chain(p: &DynProvider, u: &FeedUpdate) -> Result<OnChain> {
             u.chain_id
         )));
     }
-    let oracle: Address =
-        u.oracle.parse().map_err(|e| Error::Input(format!("update field `oracle`: {e}")))?;
+    if !u.oracle.eq_ignore_ascii_case(&format!("{oracle:#x}")) {
+        return Err(Error::Input(format!(
+            "the update is of the oracle {}, not of yours ({oracle:#x})",
+            u.oracle
+        )));
+    }
     let model = RiskOracle::new(oracle, p.clone())
         .model(u.model_id)
         .call()
@@ -457,6 +504,7 @@ async fn on_chain(p: &DynProvider, u: &FeedUpdate) -> Result<OnChain> {
 }
 
 fn rule_check(
+    u: &FeedUpdate,
     claim: &RiskOracle::Update,
     layout: RiskOracle::InstanceLayout,
     bits: u8,
@@ -470,9 +518,30 @@ fn rule_check(
             format!("{} scores; the model proves batches of {b}", claim.scores.len()),
         );
     }
-    match zkrisk_models::policy::apply_outputs(&claim.scores, bits, chain::link_for(layout)) {
+    let link = chain::link_for(layout);
+    match zkrisk_models::policy::apply_outputs(&claim.scores, bits, link) {
         Ok(out) => {
             let (p, want) = (&claim.params, out.params);
+            // What the feed shows beside the scores must be what they give.
+            let probabilities: Vec<f64> =
+                zkrisk_models::policy::probabilities(&claim.scores, bits, link)
+                    .map(|(v, b)| v.iter().map(|x| *x as f64 / (1u128 << b) as f64).collect())
+                    .unwrap_or_default();
+            if u.risk_bps != out.risk_bps {
+                return fail(
+                    "rule",
+                    format!(
+                        "the update shows a risk of {} bps; its scores give {}",
+                        u.risk_bps, out.risk_bps
+                    ),
+                );
+            }
+            if u.probabilities != probabilities {
+                return fail(
+                    "rule",
+                    "the update's probabilities are not its scores' (through the model's link)",
+                );
+            }
             if (p.ltv, p.liquidationThreshold, p.liquidationBonus)
                 == (want.ltv, want.liquidation_threshold, want.liquidation_bonus)
             {
@@ -528,8 +597,20 @@ async fn verifier_check(o: &OnChain, proof: &[u8], instances: &[U256]) -> Check 
     }
 }
 
+/// Runtime code without solc's CBOR metadata trailer (its length is the code's last two bytes):
+/// the metadata hashes the source file's name and settings, not what the code does.
+fn without_metadata(code: &[u8]) -> &[u8] {
+    match code {
+        [.., hi, lo] => {
+            let n = usize::from(u16::from_be_bytes([*hi, *lo])) + 2;
+            code.get(..code.len().wrapping_sub(n)).filter(|_| n <= code.len()).unwrap_or(code)
+        }
+        _ => code,
+    }
+}
+
 /// Whether the verifier ezkl generates from the verifying key in `dir` compiles to the registered
-/// verifier's code.
+/// verifier's code (up to solc's metadata).
 async fn key_check(
     o: &OnChain,
     w: &mut EzklWorker,
@@ -546,7 +627,7 @@ async fn key_check(
         .get_code_at(o.model.verifier)
         .await
         .map_err(|e| Error::Rpc(format!("eth_getCode: {e}")))?;
-    Ok(if code.as_ref() == compiled.runtime.as_slice() {
+    Ok(if without_metadata(&code) == without_metadata(&compiled.runtime) {
         pass(
             "verifying_key",
             format!(
@@ -578,7 +659,10 @@ async fn recorded_check(
         .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
         .topic1(claim.market.into_word())
         .topic2(U256::from(claim.epoch))
-        .from_block(0);
+        // The block the update claims: a wrong one is a difference, and no provider refuses a
+        // one-block range.
+        .from_block(u.block_number)
+        .to_block(u.block_number);
     let logs = match o.provider.get_logs(&filter).await {
         Ok(l) => l,
         Err(e) => return fail("recorded", format!("the oracle's events cannot be read: {e}")),
@@ -587,8 +671,8 @@ async fn recorded_check(
         return fail(
             "recorded",
             format!(
-                "the oracle {:#x} accepted no update of this market for epoch {}",
-                o.oracle, claim.epoch
+                "the oracle {:#x} accepted no update of this market for epoch {} in block {}",
+                o.oracle, claim.epoch, u.block_number
             ),
         );
     };
@@ -621,9 +705,33 @@ async fn recorded_check(
     if e.data.modelId != claim.modelId {
         diff.push("model_id");
     }
+    for (field, same) in [
+        ("risk_bps", s.riskBps == u.risk_bps),
+        ("accepted_at", s.updatedAt == u.accepted_at),
+        ("publisher", u.publisher.eq_ignore_ascii_case(&format!("{:#x}", s.publisher))),
+        ("steward_update_id", s.stewardUpdateId.to_string() == u.steward_update_id),
+        ("log_index", log.log_index == Some(u.log_index)),
+    ] {
+        if !same {
+            diff.push(field);
+        }
+    }
     let tx = log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default();
     if !u.tx_hash.eq_ignore_ascii_case(&tx) {
         diff.push("tx_hash");
+    }
+    // `validUntil` is not in the event: the transaction's calldata has it.
+    if let Some(h) = log.transaction_hash {
+        let call = o.provider.get_transaction_by_hash(h).await.ok().flatten().and_then(|t| {
+            use alloy::{consensus::Transaction as _, sol_types::SolCall};
+            RiskOracle::submitCall::abi_decode(t.input()).ok()
+        });
+        match call {
+            Some(c) if c.update.validUntil == claim.validUntil => {}
+            Some(_) => diff.push("valid_until"),
+            // Submitted through another contract: nothing to compare with.
+            None => {}
+        }
     }
     if diff.is_empty() {
         pass(
@@ -638,5 +746,19 @@ async fn recorded_check(
             "recorded",
             format!("differs from what the oracle accepted in tx {tx}: {}", diff.join(", ")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metadata_trailer_is_cut_by_its_length() {
+        // Code 0x6001, then 3 bytes of metadata and their length 0x0003.
+        assert_eq!(without_metadata(&[0x60, 0x01, 0xa2, 0x64, 0x00, 0x00, 0x03]), [0x60, 0x01]);
+        // A length beyond the code leaves it whole.
+        assert_eq!(without_metadata(&[0x60, 0xff, 0xff]), [0x60, 0xff, 0xff]);
+        assert_eq!(without_metadata(&[0x60]), [0x60]);
     }
 }

@@ -46,7 +46,7 @@ async fn get_json(addr: &str, path: &str) -> (u16, Value) {
 
 /// Checks `v` against an OpenAPI schema (the subset the feed's document uses: `$ref`, `type`
 /// with `null`, `properties`, `required`, `additionalProperties: false`, `items`, `enum`,
-/// `minimum`, `maximum`); returns the first violation.
+/// `minimum`, `maximum`, `pattern`); returns the first violation.
 fn check(doc: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.trim_start_matches("#/components/schemas/");
@@ -71,6 +71,11 @@ fn check(doc: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String>
         if !ok {
             return Err(format!("{at}: {v} is not {types:?}"));
         }
+    }
+    if let (Some(p), Some(text)) = (schema["pattern"].as_str(), v.as_str())
+        && !regex::Regex::new(p).unwrap().is_match(text)
+    {
+        return Err(format!("{at}: `{text}` does not match {p}"));
     }
     if let Some(e) = schema["enum"].as_array()
         && !e.contains(v)
@@ -252,9 +257,9 @@ circuit = "{circuit}"
             .collect();
     assert!(onchain.len() >= 3, "{onchain:?}");
     let market = format!("{:#x}", stack.deployment.asset);
-    let mut paged = BTreeSet::new();
+    let mut paged = Vec::new();
     let mut before = String::new();
-    loop {
+    for _ in 0..=onchain.len() {
         let (code, page) =
             get_json(&listen, &format!("/v1/markets/WETH/updates?limit=1{before}")).await;
         assert_eq!(code, 200, "{page}");
@@ -266,7 +271,8 @@ circuit = "{circuit}"
             None => break,
         }
     }
-    assert_eq!(paged, onchain, "pagination walks every update once");
+    let newest_first: Vec<u64> = onchain.iter().rev().copied().collect();
+    assert_eq!(paged, newest_first, "pagination walks every update once, newest first");
     let (_, latest) = get_json(&listen, &format!("/v1/markets/{market}/latest")).await;
     let epoch = latest["epoch"].as_u64().unwrap();
     assert_eq!(Some(&epoch), onchain.last());
@@ -282,7 +288,8 @@ circuit = "{circuit}"
         "{window}"
     );
     let (_, early) = get_json(&listen, &format!("/v1/markets/WETH/updates?to={}", ts - 1)).await;
-    assert!(early["updates"].as_array().unwrap().iter().all(|u| u["epoch"].as_u64() < Some(epoch)));
+    let early = early["updates"].as_array().unwrap();
+    assert!(!early.is_empty() && early.iter().all(|u| u["epoch"].as_u64().unwrap() < epoch));
 
     // The document the service serves is the committed one.
     let (code, served) = get_json(&listen, "/openapi.json").await;
@@ -429,6 +436,7 @@ circuit = "{circuit}"
     // `zkrisk verify` on the feed's latest update: every check passes.
     let work = dir.join("verify");
     let feed_url = format!("http://{listen}");
+    let oracle = format!("{:#x}", stack.deployment.oracle);
     let out = zkrisk(
         &root,
         &[
@@ -439,6 +447,8 @@ circuit = "{circuit}"
             "WETH",
             "--rpc",
             &url,
+            "--oracle",
+            &oracle,
             "--json",
             "--work-dir",
             work.to_str().unwrap(),
@@ -452,7 +462,10 @@ circuit = "{circuit}"
     // The plain verdict, from the transaction alone.
     let tx = latest["tx_hash"].as_str().unwrap();
     let circuit = stack.circuit.dir.to_str().unwrap();
-    let out = zkrisk(&root, &["verify", "--tx", tx, "--rpc", &url, "--artifacts", circuit]);
+    let out = zkrisk(
+        &root,
+        &["verify", "--tx", tx, "--rpc", &url, "--oracle", &oracle, "--artifacts", circuit],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.trim_end().ends_with("VALID"), "{text}");
     assert!(text.contains("pass  verifying_key"), "{text}");
@@ -480,6 +493,8 @@ circuit = "{circuit}"
                 p.to_str().unwrap(),
                 "--rpc",
                 &url,
+                "--oracle",
+                &oracle,
                 "--artifacts",
                 stack.circuit.dir.to_str().unwrap(),
                 "--inputs",
@@ -509,13 +524,39 @@ circuit = "{circuit}"
     );
     assert_eq!(check_status(&v, "proof_onchain"), "pass", "the proof itself is untouched: {v}");
     assert!(v["reasons"].to_string().contains("RiskRule gives"), "{v}");
+    // A risk shown on a dashboard that is not the scores'.
+    let v = tamper("risk", &|u| {
+        u["risk_bps"] = Value::from(u["risk_bps"].as_u64().unwrap() + 1);
+    });
+    assert_eq!(
+        (check_status(&v, "rule"), check_status(&v, "recorded")),
+        ("fail".into(), "fail".into()),
+        "{v}"
+    );
+    // Checked against another oracle than the user's: nothing on chain vouches for it.
+    let u = dir.join("untampered.json");
+    std::fs::write(&u, original.to_string()).unwrap();
+    let out = zkrisk(
+        &root,
+        &[
+            "verify",
+            "--file",
+            u.to_str().unwrap(),
+            "--rpc",
+            &url,
+            "--oracle",
+            &format!("{:#x}", stack.market.pool),
+            "--json",
+        ],
+    );
+    let v = verdict(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert!(v["reasons"].to_string().contains("not of yours"), "{v}");
     // Inputs that are not the proof's.
     let other = dir.join("other-input.json");
     let mut x: Value = serde_json::from_str(&std::fs::read_to_string(&inputs).unwrap()).unwrap();
     x["input_data"][0][0] = Value::from(x["input_data"][0][0].as_f64().unwrap() + 0.25);
     std::fs::write(&other, x.to_string()).unwrap();
-    let u = dir.join("untampered.json");
-    std::fs::write(&u, original.to_string()).unwrap();
     let out = zkrisk(
         &root,
         &[

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.20;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
 import {IRiskOracle} from "../interfaces/IRiskOracle.sol";
 
 /// @title RiskFeedConsumer
@@ -15,6 +17,9 @@ import {IRiskOracle} from "../interfaces/IRiskOracle.sol";
 ///      until a newer one arrives, so if keepers stop, the state ages. The consumer decides how old is too
 ///      old, from `dataTimestamp` (when the data was read from the chain), not `updatedAt` (when it was
 ///      submitted): an update accepted now can carry data up to the market's `maxDataAge` old.
+///      The parameters are the proven ones as the oracle accepted them. For Aave they also wait in the
+///      steward (its delay, the guardian's veto) before they apply; a consumer that wants that delay
+///      reads the steward's queue instead. A retired model's last update is refused too.
 ///      Immutable by design: a consumer that wants other limits deploys another one.
 contract RiskFeedConsumer {
     /// @notice The feed.
@@ -34,6 +39,8 @@ contract RiskFeedConsumer {
     error StaleRiskData(uint64 dataTimestamp, uint64 maxStaleness, uint64 nowTimestamp);
     /// @notice The last update comes from another model than the pinned one.
     error UnexpectedModel(uint32 modelId, uint32 expected);
+    /// @notice The pinned model was retired from the oracle's registry.
+    error ModelRetired(uint32 modelId);
     /// @notice The batch's mean liquidation probability is above the circuit breaker.
     error RiskTooHigh(uint16 riskBps, uint16 maxRiskBps);
     /// @notice A constructor argument is zero.
@@ -57,11 +64,12 @@ contract RiskFeedConsumer {
     }
 
     /// @notice The market's last accepted update, if it may be used now.
-    /// @dev Reverts `NoRiskData`, `UnexpectedModel` or `StaleRiskData`.
+    /// @dev Reverts `NoRiskData`, `UnexpectedModel`, `ModelRetired` or `StaleRiskData`.
     function freshState() public view returns (IRiskOracle.MarketState memory s) {
         s = oracle.marketState(market);
         if (s.epoch == 0) revert NoRiskData(market);
         if (s.modelId != modelId) revert UnexpectedModel(s.modelId, modelId);
+        if (!oracle.model(modelId).active) revert ModelRetired(modelId);
         uint64 nowTimestamp = uint64(block.timestamp);
         // `dataTimestamp` is never in the future: the oracle refuses such updates (`FutureData`).
         if (nowTimestamp - s.dataTimestamp > maxStaleness) {
@@ -75,7 +83,7 @@ contract RiskFeedConsumer {
     function borrowLimit(uint256 collateralValue) external view returns (uint256) {
         IRiskOracle.MarketState memory s = freshState();
         if (s.riskBps > maxRiskBps) revert RiskTooHigh(s.riskBps, maxRiskBps);
-        return collateralValue * s.params.ltv / 10_000;
+        return Math.mulDiv(collateralValue, s.params.ltv, 10_000);
     }
 
     /// @notice Whether a position of `collateralValue` and `debtValue` (same unit) may be liquidated: its
@@ -84,6 +92,8 @@ contract RiskFeedConsumer {
     ///      risk is high.
     function isLiquidatable(uint256 collateralValue, uint256 debtValue) external view returns (bool) {
         IRiskOracle.MarketState memory s = freshState();
-        return debtValue * 10_000 > collateralValue * s.params.liquidationThreshold;
+        // debt * 10_000 > collateral * lt exactly when debt > floor(collateral * lt / 10_000), and
+        // mulDiv computes that floor without overflow.
+        return debtValue > Math.mulDiv(collateralValue, s.params.liquidationThreshold, 10_000);
     }
 }

@@ -56,6 +56,10 @@ pub struct Feed {
     pub ready: AtomicBool,
     /// Set to `true` at shutdown: every event stream ends.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The last read's error (RPC URL scrubbed), until a read succeeds.
+    pub last_error: std::sync::Mutex<Option<String>>,
+    /// The RPC URL, scrubbed from the text of errors ([`super::scrub`]).
+    pub rpc_url: Option<crate::keeper::config::Secret>,
 }
 
 impl Feed {
@@ -67,6 +71,8 @@ impl Feed {
             events: broadcast::channel(1024).0,
             ready: AtomicBool::new(false),
             closing: tokio::sync::watch::channel(false).0,
+            last_error: std::sync::Mutex::new(None),
+            rpc_url: None,
         }
     }
 
@@ -75,7 +81,18 @@ impl Feed {
     /// # Errors
     /// The indexer's.
     pub async fn sync(&self) -> crate::Result<usize> {
-        let found = self.indexer.sync(&self.index).await?;
+        let found = match self.indexer.sync(&self.index).await {
+            Ok(found) => found,
+            Err(e) => {
+                let text = match &self.rpc_url {
+                    Some(url) => super::scrub(&e.to_string(), url.expose()),
+                    None => e.to_string(),
+                };
+                *self.last_error.lock().expect("error lock") = Some(text.clone());
+                return Err(crate::Error::Rpc(text));
+            }
+        };
+        *self.last_error.lock().expect("error lock") = None;
         self.ready.store(true, Ordering::SeqCst);
         for u in &found {
             // No subscriber is not an error.
@@ -163,16 +180,23 @@ struct Health {
     head: u64,
     markets: usize,
     updates: usize,
+    last_error: Option<String>,
 }
 
 fn health(feed: &Feed) -> Health {
+    let last_error = feed.last_error.lock().expect("error lock").clone();
     let i = feed.index.read().expect("index lock");
     Health {
-        status: if feed.ready.load(Ordering::SeqCst) { "ok" } else { "starting" },
+        status: match (feed.ready.load(Ordering::SeqCst), &last_error) {
+            (false, _) => "starting",
+            (true, Some(_)) => "degraded",
+            (true, None) => "ok",
+        },
         indexed_block: i.next_block.checked_sub(1),
         head: i.head,
         markets: i.markets.len(),
         updates: i.markets.values().map(|m| m.len()).sum(),
+        last_error,
     }
 }
 
@@ -322,7 +346,13 @@ async fn inputs(
     p: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path((key, epoch)) = p?;
-    let u = update_at(&feed.index.read().expect("index lock"), &key, &epoch)?;
+    let (u, path) = {
+        let i = feed.index.read().expect("index lock");
+        let u = update_at(&i, &key, &epoch)?;
+        let market: Address = u.market.parse().expect("indexed markets are addresses");
+        let path = i.inputs.get(&(market, u.epoch)).cloned();
+        (u, path)
+    };
     let missing = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -330,7 +360,7 @@ async fn inputs(
             format!("the inputs of epoch {} of `{key}` are not published by this feed", u.epoch),
         )
     };
-    let path = feed.indexer.inputs_path(&u).ok_or_else(missing)?;
+    let path = path.ok_or_else(missing)?;
     let body = tokio::fs::read(&path).await.map_err(|_| missing())?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

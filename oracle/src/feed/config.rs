@@ -40,8 +40,12 @@ struct RawChain {
     oracle: String,
     #[serde(default)]
     from_block: u64,
-    #[serde(default)]
+    #[serde(default = "default_confirmations")]
     confirmations: u64,
+}
+
+const fn default_confirmations() -> u64 {
+    2
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,7 +238,7 @@ oracle = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
         let env = |v: &str| (v == "RPC").then(|| "http://node/key123".to_string());
         let c = load(&write(tmp.path(), GOOD), &env).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!((c.poll_seconds, c.confirmations, c.from_block), (2, 0, 0));
+        assert_eq!((c.poll_seconds, c.confirmations, c.from_block), (2, 2, 0));
         assert!(c.keeper.is_none() && c.models.is_empty());
         assert!(!format!("{c:?}").contains("key123"));
     }

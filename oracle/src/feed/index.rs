@@ -13,7 +13,7 @@ use std::{
 
 use alloy::{
     consensus::Transaction as _,
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
     sol_types::{SolCall, SolEvent},
@@ -241,6 +241,8 @@ pub struct Index {
     pub markets: BTreeMap<Address, BTreeMap<u64, FeedUpdate>>,
     /// Models by id, with the on-chain layout for reading scores.
     pub models: BTreeMap<u32, (FeedModel, RiskOracle::Model)>,
+    /// The published inputs of an update (market, epoch), found in the keeper's runs.
+    pub inputs: HashMap<(Address, u64), PathBuf>,
     /// Next block to read.
     pub next_block: u64,
     /// Chain head at the last read.
@@ -310,11 +312,6 @@ impl Indexer {
         let p =
             k.work_dir.join("runs").join(market).join(format!("{epoch:012}")).join("input.json");
         p.is_file().then_some(p)
-    }
-
-    /// The published inputs of an indexed update, if any.
-    pub fn inputs_path(&self, update: &FeedUpdate) -> Option<PathBuf> {
-        self.inputs_of(&self.ledger(), &update.tx_hash, update.epoch)
     }
 
     /// The circuit directory of model `id`, if the feed has it.
@@ -393,6 +390,16 @@ impl Indexer {
             }
         }
         let oracle = RiskOracle::new(self.oracle, self.provider.clone());
+        // The configured models, even those without an update yet.
+        for id in self.files.keys() {
+            if let std::collections::hash_map::Entry::Vacant(v) = layouts.entry(*id) {
+                let m = oracle.model(*id).call().await.map_err(chain::revert_error)?;
+                if m.verifier != Address::ZERO {
+                    models.insert(*id, (self.feed_model(*id, &m, 0), m.clone()));
+                    v.insert(m);
+                }
+            }
+        }
         let mut found = Vec::with_capacity(updates.len());
         let mut symbols = HashMap::new();
         for log in &updates {
@@ -417,7 +424,10 @@ impl Indexer {
                 .cloned()
                 .or_else(|| index.read().expect("index lock").symbols.get(&market).cloned())
                 .flatten();
-            found.push(self.feed_update(log, &e.data, &layouts[&id], symbol, &ledger).await?);
+            let mut u = self.feed_update(log, &e.data, &layouts[&id], symbol).await?;
+            let input = self.inputs_of(&ledger, &u.tx_hash, u.epoch);
+            u.inputs_published = input.is_some();
+            found.push((u, input));
         }
         let mut i = index.write().expect("index lock");
         for (id, m) in models {
@@ -430,12 +440,17 @@ impl Indexer {
             }
         }
         i.symbols.extend(symbols);
-        for u in &found {
+        let mut new = Vec::with_capacity(found.len());
+        for (u, input) in found {
             let market: Address = u.market.parse().expect("formatted above");
+            if let Some(p) = input {
+                i.inputs.insert((market, u.epoch), p);
+            }
             i.markets.entry(market).or_default().insert(u.epoch, u.clone());
+            new.push(u);
         }
         i.next_block = to + 1;
-        Ok(found)
+        Ok(new)
     }
 
     fn feed_model(&self, id: u32, m: &RiskOracle::Model, block: u64) -> FeedModel {
@@ -476,7 +491,6 @@ impl Indexer {
         e: &RiskOracle::UpdateAccepted,
         model: &RiskOracle::Model,
         symbol: Option<String>,
-        ledger: &HashMap<String, String>,
     ) -> Result<FeedUpdate, Error> {
         let tx_hash: B256 = log
             .transaction_hash
@@ -487,23 +501,21 @@ impl Indexer {
             .await
             .map_err(rpc("transaction"))?
             .ok_or_else(|| Error::Rpc(format!("transaction {tx_hash} not found")))?;
-        // The keeper calls the oracle directly; a submission through another contract has no
-        // `submit` calldata to read the proof and the claim from.
+        // The keeper calls the oracle directly. A submission through another contract (a Safe, a
+        // relayer) has no `submit` calldata to read the proof and `validUntil` from: it is served
+        // without them (`proof` "0x", `valid_until` 0), and its proof hash is the oracle's.
         let call = (tx.to() == Some(self.oracle))
             .then(|| RiskOracle::submitCall::abi_decode(tx.input()).ok())
             .flatten()
-            .filter(|c| c.update.market == e.market && c.update.epoch == e.epoch)
-            .ok_or_else(|| {
-                Error::Rpc(format!(
-                    "transaction {tx_hash} is not a direct RiskOracle.submit of this update"
-                ))
-            })?;
+            .filter(|c| c.update.market == e.market && c.update.epoch == e.epoch);
+        if call.is_none() {
+            tracing::warn!(tx = %tx_hash, epoch = e.epoch, "an update not submitted directly: served without its proof");
+        }
         let s = &e.state;
         let bits = model.outputScaleBits;
         let probabilities = policy::probabilities(&e.scores, bits, chain::link_for(model.layout))
             .map(|(p, b)| p.iter().map(|v| *v as f64 / (1u128 << b) as f64).collect())
             .unwrap_or_default();
-        let tx_hex = format!("{tx_hash:#x}");
         Ok(FeedUpdate {
             chain_id: self.chain_id,
             oracle: hex_addr(self.oracle),
@@ -515,10 +527,10 @@ impl Indexer {
             output_scale_bits: bits,
             data_timestamp: s.dataTimestamp,
             data_block: s.dataBlock,
-            valid_until: call.update.validUntil.to::<u64>(),
+            valid_until: call.as_ref().map_or(0, |c| c.update.validUntil.to::<u64>()),
             accepted_at: s.updatedAt,
             block_number: log.block_number.unwrap_or(0),
-            tx_hash: tx_hex.clone(),
+            tx_hash: format!("{tx_hash:#x}"),
             log_index: log.log_index.unwrap_or(0),
             publisher: hex_addr(s.publisher),
             collateral_price: s.collateralPrice.to_string(),
@@ -533,10 +545,14 @@ impl Indexer {
                 borrow_cap: s.params.borrowCap.to_string(),
             },
             scores_hash: format!("{:#x}", s.scoresHash),
-            proof: format!("0x{}", hex::encode(&call.proof)),
-            proof_hash: format!("{:#x}", keccak256(&call.proof)),
+            proof: format!(
+                "0x{}",
+                call.as_ref().map(|c| hex::encode(&c.proof)).unwrap_or_default()
+            ),
+            proof_hash: format!("{:#x}", s.proofHash),
             steward_update_id: s.stewardUpdateId.to_string(),
-            inputs_published: self.inputs_of(ledger, &tx_hex, e.epoch).is_some(),
+            // Set by `sync`, which knows the keeper's runs.
+            inputs_published: false,
         })
     }
 }
@@ -599,11 +615,13 @@ pub async fn update_from_tx(provider: &DynProvider, tx_hash: B256) -> Result<Fee
         .map_err(chain::revert_error)?;
     let indexer = Indexer::new(provider.clone(), chain_id, oracle, 0, None, HashMap::new());
     let symbol = TestERC20::new(e.data.market, provider.clone()).symbol().call().await.ok();
-    indexer.feed_update(log, &e.data, &m, symbol, &HashMap::new()).await
+    indexer.feed_update(log, &e.data, &m, symbol).await
 }
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::keccak256;
+
     use super::*;
 
     fn update() -> FeedUpdate {

@@ -20,12 +20,25 @@ use tracing::{info, warn};
 
 use crate::{Error, ingest::redact_url};
 
-/// Runs the feed service until `shutdown` completes: checks the chain id and the oracle, reads the
-/// chain once, then serves while it polls for new updates every `poll_seconds`. At shutdown the
-/// event streams end and requests in flight finish.
+/// `text` with every occurrence of the secret-bearing `url` replaced by its redacted form (HTTP
+/// client errors quote the URL they failed on, API key and all).
+pub fn scrub(text: &str, url: &str) -> String {
+    let redacted = redact_url(url);
+    let mut out = text.replace(url, &redacted);
+    let bare = url.trim_end_matches('/');
+    if !bare.is_empty() {
+        out = out.replace(bare, &redacted);
+    }
+    out
+}
+
+/// Runs the feed service until `shutdown` completes: checks the chain id and the oracle, then
+/// serves at once (`/readyz` answers 503 until the first read of the chain has finished) while it
+/// reads the chain every `poll_seconds`. At shutdown the event streams end and requests in flight
+/// finish.
 ///
 /// # Errors
-/// A wrong chain id, an unreadable card, a listen address in use, or a failing first read.
+/// A wrong chain id, no contract at the oracle, an unreadable card, a listen address in use.
 pub async fn serve(
     cfg: config::FeedConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -37,7 +50,7 @@ pub async fn serve(
     let id = provider
         .get_chain_id()
         .await
-        .map_err(|e| Error::Rpc(format!("{}: chain id: {e}", redact_url(url))))?;
+        .map_err(|e| Error::Rpc(scrub(&format!("chain id: {e}"), url)))?;
     if id != cfg.chain_id {
         return Err(Error::Input(format!(
             "{}: `chain.chain_id`: the RPC serves chain {id}, not {}",
@@ -48,7 +61,7 @@ pub async fn serve(
     if provider
         .get_code_at(cfg.oracle)
         .await
-        .map_err(|e| Error::Rpc(format!("code: {e}")))?
+        .map_err(|e| Error::Rpc(scrub(&format!("code: {e}"), url)))?
         .is_empty()
     {
         return Err(Error::Input(format!(
@@ -73,26 +86,31 @@ pub async fn serve(
         cfg.keeper.clone(),
         files,
     );
-    let feed = Arc::new(api::Feed::new(indexer, cfg.from_block));
+    let mut feed = api::Feed::new(indexer, cfg.from_block);
+    feed.rpc_url = Some(cfg.rpc_url.clone());
+    let feed = Arc::new(feed);
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
         Error::Input(format!("{}: `server.listen`: {}: {e}", cfg.path.display(), cfg.listen))
     })?;
-    let n = feed.sync().await?;
-    info!(listen = %cfg.listen, oracle = %cfg.oracle, updates = n, rpc = %redact_url(url), "feed serving");
+    info!(listen = %cfg.listen, oracle = %cfg.oracle, confirmations = cfg.confirmations, rpc = %redact_url(url), "feed serving");
 
     let poller = {
         let feed = feed.clone();
         let every = Duration::from_secs(cfg.poll_seconds);
         tokio::spawn(async move {
+            let mut first = true;
             loop {
-                tokio::time::sleep(every).await;
                 match feed.sync().await {
+                    Ok(n) if first => info!(updates = n, "chain read: ready"),
                     Ok(0) => {}
                     Ok(n) => info!(updates = n, "new updates indexed"),
+                    // Already scrubbed of the RPC URL's secrets.
                     Err(e) => {
                         warn!(error = %e, "reading the chain failed; serving what is indexed")
                     }
                 }
+                first = first && !feed.ready.load(std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(every).await;
             }
         })
     };
@@ -107,4 +125,18 @@ pub async fn serve(
     served.map_err(|e| Error::Io { path: "feed listener".into(), source: e })?;
     info!("feed stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn the_rpc_url_is_scrubbed_from_error_text() {
+        let url = "https://eth.example/v2/SECRETKEY";
+        let text = format!("error sending request for url ({url}/): connection refused; {url}");
+        let clean = scrub(&text, url);
+        assert!(!clean.contains("SECRETKEY"), "{clean}");
+        assert!(clean.contains("https://eth.example/"), "{clean}");
+    }
 }
