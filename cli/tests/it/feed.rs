@@ -589,6 +589,41 @@ circuit = "{circuit}"
     let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!((r["requests"].as_u64(), r["errors"].as_u64()), (Some(1600), Some(0)), "{r}");
 
+    // A reorg deeper than the feed's confirmations removes the block of the latest update: the feed
+    // notices the changed block hash, rebuilds, and serves what the chain now holds.
+    let removed = latest["block_number"].as_u64().unwrap();
+    let head = stack.plain.get_block_number().await.unwrap();
+    stack::raw(&stack.plain, "anvil_reorg", serde_json::json!([head - removed + 1, []])).await;
+    let feed_view = || async {
+        let (_, page) = get_json(&listen, "/v1/markets/WETH/updates?limit=500").await;
+        let mut v: Vec<(u64, u64)> = page["updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| (u["epoch"].as_u64().unwrap(), u["block_number"].as_u64().unwrap()))
+            .collect();
+        v.reverse();
+        v
+    };
+    let t = Instant::now();
+    loop {
+        let now = stack.plain.get_block_number().await.unwrap();
+        let chain =
+            stack::onchain_updates(&stack.plain, stack.deployment.oracle, None, Some(now - 2))
+                .await;
+        let view = feed_view().await;
+        if view == chain && !view.contains(&(epoch, removed)) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "feed {view:?}, chain {chain:?}:\n{}",
+            feed.log()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(feed.log().contains("rebuilding the index"), "{}", feed.log());
+
     // SIGTERM ends the feed cleanly, even with an event stream open.
     let mut open = tokio::net::TcpStream::connect(&listen).await.unwrap();
     tokio::io::AsyncWriteExt::write_all(

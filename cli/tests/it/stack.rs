@@ -292,6 +292,17 @@ pub(crate) async fn onchain_epochs(
     market: Option<Address>,
     to: Option<u64>,
 ) -> Vec<u64> {
+    onchain_updates(p, oracle, market, to).await.into_iter().map(|(e, _)| e).collect()
+}
+
+/// `(epoch, block)` of every `UpdateAccepted` of `oracle` up to block `to` (of `market` only,
+/// when given), in log order.
+pub(crate) async fn onchain_updates(
+    p: &DynProvider,
+    oracle: Address,
+    market: Option<Address>,
+    to: Option<u64>,
+) -> Vec<(u64, u64)> {
     let mut filter = Filter::new()
         .address(oracle)
         .event_signature(RiskOracle::UpdateAccepted::SIGNATURE_HASH)
@@ -306,6 +317,9 @@ pub(crate) async fn onchain_epochs(
         .await
         .unwrap()
         .iter()
-        .map(|l| RiskOracle::UpdateAccepted::decode_log(&l.inner).unwrap().data.epoch)
+        .map(|l| {
+            let e = RiskOracle::UpdateAccepted::decode_log(&l.inner).unwrap().data.epoch;
+            (e, l.block_number.unwrap())
+        })
         .collect()
 }

@@ -412,10 +412,29 @@ async fn artifact(
     };
     let dir = feed.indexer.circuit_dir(id).ok_or_else(missing)?;
     let path = artifact_path(dir, &name).ok_or_else(missing)?;
-    let body = tokio::fs::read(&path).await.map_err(|_| missing())?;
+    let file = tokio::fs::File::open(&path).await.map_err(|_| missing())?;
+    let len = file.metadata().await.map(|m| m.len()).map_err(|_| missing())?;
+    // Streamed in chunks: an SRS can be large, and many clients may download at once.
+    let chunks = stream::unfold(Some(file), |f| async move {
+        let mut f = f?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match tokio::io::AsyncReadExt::read(&mut f, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), Some(f)))
+            }
+            // The error ends the body (the client sees a cut response, never a wrong file).
+            Err(e) => Some((Err(e), None)),
+        }
+    });
     let kind =
         if name.ends_with(".json") { "application/json" } else { "application/octet-stream" };
-    Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_LENGTH, len.to_string())],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
 /// `GET /v1/stream` query.

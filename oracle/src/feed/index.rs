@@ -4,7 +4,9 @@
 //!
 //! The chain is the source of truth: the index holds nothing the chain cannot give again, so it
 //! lives in memory and is rebuilt at start. It reads only blocks `confirmations` deep, so a reorg
-//! shallower than that never reaches a client.
+//! shallower than that never reaches a client; a deeper one changes the hash of the last block
+//! read, and the index is then rebuilt from its first block (updates the reorg removed are gone,
+//! and only updates new to the clients go to the event stream).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -247,13 +249,17 @@ pub struct Index {
     pub next_block: u64,
     /// Chain head at the last read.
     pub head: u64,
+    /// The last block read and its hash: a different hash there means a reorg.
+    pub tip: Option<(u64, B256)>,
+    /// The first block read.
+    pub from_block: u64,
     symbols: HashMap<Address, Option<String>>,
 }
 
 impl Index {
     /// An empty index that starts reading at `from_block`.
     pub fn new(from_block: u64) -> Self {
-        Self { next_block: from_block, ..Self::default() }
+        Self { next_block: from_block, from_block, ..Self::default() }
     }
 
     /// The market named `key`: an address, or an asset's symbol (case-insensitive).
@@ -341,10 +347,32 @@ impl Indexer {
     /// [`Error::Rpc`] when the node fails; the index is then left as it was.
     pub async fn sync(&self, index: &std::sync::RwLock<Index>) -> Result<Vec<FeedUpdate>, Error> {
         let head = self.provider.get_block_number().await.map_err(rpc("head"))?;
+        let tip = index.read().expect("index lock").tip;
+        // What clients have seen, when a reorg makes the index start again.
+        let mut seen: Option<std::collections::HashSet<(String, u64, String)>> = None;
+        if let Some((n, hash)) = tip {
+            let now = self.block_hash(n).await?;
+            if now != Some(hash) {
+                let i = index.read().expect("index lock");
+                tracing::warn!(
+                    block = n,
+                    "the last block read changed (a reorg deeper than `confirmations`): rebuilding the index"
+                );
+                seen = Some(
+                    i.markets
+                        .values()
+                        .flat_map(|m| m.values())
+                        .map(|u| (u.market.clone(), u.epoch, u.tx_hash.clone()))
+                        .collect(),
+                );
+            }
+        }
+        // A rebuild reads everything again and swaps the markets at the end, in one write: clients
+        // see the old index until the new one is whole.
         let from = {
             let mut i = index.write().expect("index lock");
             i.head = head;
-            i.next_block
+            if seen.is_some() { i.from_block } else { i.next_block }
         };
         let Some(to) = head.checked_sub(self.confirmations).filter(|to| *to >= from) else {
             return Ok(Vec::new());
@@ -429,6 +457,7 @@ impl Indexer {
             u.inputs_published = input.is_some();
             found.push((u, input));
         }
+        let tip_hash = self.block_hash(to).await?;
         let mut i = index.write().expect("index lock");
         for (id, m) in models {
             i.models.insert(id, m);
@@ -440,6 +469,10 @@ impl Indexer {
             }
         }
         i.symbols.extend(symbols);
+        if seen.is_some() {
+            i.markets.clear();
+            i.inputs.clear();
+        }
         let mut new = Vec::with_capacity(found.len());
         for (u, input) in found {
             let market: Address = u.market.parse().expect("formatted above");
@@ -450,7 +483,20 @@ impl Indexer {
             new.push(u);
         }
         i.next_block = to + 1;
+        i.tip = tip_hash.map(|h| (to, h));
+        if let Some(seen) = seen {
+            new.retain(|u| !seen.contains(&(u.market.clone(), u.epoch, u.tx_hash.clone())));
+        }
         Ok(new)
+    }
+
+    async fn block_hash(&self, n: u64) -> Result<Option<B256>, Error> {
+        let b = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(n))
+            .await
+            .map_err(rpc("block"))?;
+        Ok(b.map(|b| b.header.hash))
     }
 
     fn feed_model(&self, id: u32, m: &RiskOracle::Model, block: u64) -> FeedModel {
