@@ -12,6 +12,10 @@ use std::{
 
 use alloy::providers::Provider;
 use serde_json::Value;
+use zkrisk_oracle::{
+    keeper::service::feed_circuit,
+    prover::{EzklWorker, WorkerConfig},
+};
 
 use crate::{
     root,
@@ -552,6 +556,48 @@ circuit = "{circuit}"
     let v = verdict(&out);
     assert_eq!(out.status.code(), Some(1), "{v}");
     assert!(v["reasons"].to_string().contains("not of yours"), "{v}");
+    // A verifying key that is not the model's (another circuit's: batch 6): the key check and the
+    // off-chain proof fail, the on-chain verifier still accepts the honest proof.
+    let other_circuit = {
+        let model =
+            zkrisk_models::LogisticModel::load(&dir.join("liquidation_7d_logistic.json")).unwrap();
+        let mut w = EzklWorker::start(WorkerConfig::in_project(&root)).await.unwrap();
+        let (c, _) = feed_circuit(
+            &mut w,
+            &dir.join("other"),
+            &model,
+            6,
+            &dir.join("calibration_7d.json"),
+            false,
+        )
+        .await
+        .unwrap();
+        w.shutdown().await;
+        c.dir
+    };
+    let out = zkrisk(
+        &root,
+        &[
+            "verify",
+            "--file",
+            u.to_str().unwrap(),
+            "--rpc",
+            &url,
+            "--oracle",
+            &oracle,
+            "--artifacts",
+            other_circuit.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let v = verdict(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(
+        (check_status(&v, "verifying_key"), check_status(&v, "proof_offchain")),
+        ("fail".into(), "fail".into()),
+        "{v}"
+    );
+    assert_eq!(check_status(&v, "proof_onchain"), "pass", "{v}");
     // Inputs that are not the proof's.
     let other = dir.join("other-input.json");
     let mut x: Value = serde_json::from_str(&std::fs::read_to_string(&inputs).unwrap()).unwrap();
