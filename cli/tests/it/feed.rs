@@ -137,6 +137,14 @@ fn verdict(out: &Output) -> Value {
     })
 }
 
+/// The `--json` verdict of a `zkrisk` run that must end with status 1 (an invalid update).
+fn invalid(root: &Path, args: &[&str]) -> Value {
+    let out = zkrisk(root, args);
+    let v = verdict(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {v}");
+    v
+}
+
 fn check_status(v: &Value, name: &str) -> String {
     v["verdict"]["checks"]
         .as_array()
@@ -489,7 +497,7 @@ circuit = "{circuit}"
         f(&mut u);
         let p = dir.join(format!("{name}.json"));
         std::fs::write(&p, u.to_string()).unwrap();
-        let out = zkrisk(
+        invalid(
             &root,
             &[
                 "verify",
@@ -505,9 +513,7 @@ circuit = "{circuit}"
                 inputs.to_str().unwrap(),
                 "--json",
             ],
-        );
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stdout));
-        verdict(&out)
+        )
     };
     let v = tamper("score", &|u| {
         let s: alloy::primitives::U256 = u["scores"][0].as_str().unwrap().parse().unwrap();
@@ -540,7 +546,7 @@ circuit = "{circuit}"
     // Checked against another oracle than the user's: nothing on chain vouches for it.
     let u = dir.join("untampered.json");
     std::fs::write(&u, original.to_string()).unwrap();
-    let out = zkrisk(
+    let v = invalid(
         &root,
         &[
             "verify",
@@ -553,8 +559,6 @@ circuit = "{circuit}"
             "--json",
         ],
     );
-    let v = verdict(&out);
-    assert_eq!(out.status.code(), Some(1), "{v}");
     assert!(v["reasons"].to_string().contains("not of yours"), "{v}");
     // A verifying key that is not the model's (another circuit's: batch 6): the key check and the
     // off-chain proof fail, the on-chain verifier still accepts the honest proof.
@@ -575,7 +579,7 @@ circuit = "{circuit}"
         w.shutdown().await;
         c.dir
     };
-    let out = zkrisk(
+    let v = invalid(
         &root,
         &[
             "verify",
@@ -590,8 +594,6 @@ circuit = "{circuit}"
             "--json",
         ],
     );
-    let v = verdict(&out);
-    assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(
         (check_status(&v, "verifying_key"), check_status(&v, "proof_offchain")),
         ("fail".into(), "fail".into()),
@@ -603,7 +605,7 @@ circuit = "{circuit}"
     let mut x: Value = serde_json::from_str(&std::fs::read_to_string(&inputs).unwrap()).unwrap();
     x["input_data"][0][0] = Value::from(x["input_data"][0][0].as_f64().unwrap() + 0.25);
     std::fs::write(&other, x.to_string()).unwrap();
-    let out = zkrisk(
+    let v = invalid(
         &root,
         &[
             "verify",
@@ -616,8 +618,6 @@ circuit = "{circuit}"
             "--json",
         ],
     );
-    let v = verdict(&out);
-    assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(
         (check_status(&v, "proof_offchain"), check_status(&v, "inputs")),
         ("pass".into(), "fail".into()),
