@@ -523,3 +523,149 @@ async fn stream_updates(
     Ok(Sse::new(replayed.chain(live))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use alloy::providers::{Provider, ProviderBuilder};
+
+    use super::*;
+    use crate::feed::index::tests::update;
+
+    /// A feed whose index holds epochs 1..=5 of WETH (blocks 10..=50, data time 1000·epoch), served
+    /// on loopback; nothing reads a chain.
+    async fn serve() -> (String, Shared) {
+        let provider =
+            ProviderBuilder::new().connect_http("http://127.0.0.1:1".parse().unwrap()).erased();
+        let indexer = Indexer::new(provider, 31337, Address::ZERO, 2, None, HashMap::new());
+        let feed = Arc::new(Feed::new(indexer, 0));
+        {
+            let mut i = feed.index.write().unwrap();
+            for e in 1..=5u64 {
+                let mut u = update();
+                u.epoch = e;
+                u.block_number = 10 * e;
+                u.data_timestamp = 1000 * e;
+                i.insert(u, None);
+            }
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(feed.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}"), feed)
+    }
+
+    async fn get(url: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::get(url).await.unwrap();
+        let status = r.status().as_u16();
+        (status, serde_json::from_slice(&r.bytes().await.unwrap()).unwrap())
+    }
+
+    fn epochs(page: &serde_json::Value) -> Vec<u64> {
+        page["updates"].as_array().unwrap().iter().map(|u| u["epoch"].as_u64().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn history_pages_newest_first_with_an_exclusive_cursor_and_inclusive_windows() {
+        let (base, _) = serve().await;
+        let mut pages = Vec::new();
+        let mut url = format!("{base}/v1/markets/WETH/updates?limit=2");
+        loop {
+            let (code, page) = get(&url).await;
+            assert_eq!(code, 200, "{page}");
+            pages.push(epochs(&page));
+            match page["next_before"].as_u64() {
+                Some(b) => url = format!("{base}/v1/markets/weth/updates?limit=2&before={b}"),
+                None => break,
+            }
+        }
+        assert_eq!(pages, [vec![5, 4], vec![3, 2], vec![1]]);
+        let (_, page) = get(&format!("{base}/v1/markets/WETH/updates?from=2000&to=4000")).await;
+        assert_eq!(
+            (epochs(&page), page["next_before"].clone()),
+            (vec![4, 3, 2], serde_json::Value::Null)
+        );
+        // A full last page has no next page.
+        let (_, page) = get(&format!("{base}/v1/markets/WETH/updates?limit=5")).await;
+        assert_eq!((epochs(&page).len(), page["next_before"].is_null()), (5, true));
+    }
+
+    #[tokio::test]
+    async fn bad_input_gets_its_code() {
+        let (base, feed) = serve().await;
+        for (path, status, code) in [
+            ("/v1/markets/WETH/updates?limit=0", 400, "invalid_parameter"),
+            ("/v1/markets/WETH/updates?limit=501", 400, "invalid_parameter"),
+            ("/v1/markets/WETH/updates?before=-1", 400, "invalid_parameter"),
+            ("/v1/markets/WETH/updates/x", 400, "invalid_parameter"),
+            ("/v1/markets/WETH/updates/6", 404, "unknown_epoch"),
+            ("/v1/markets/WETH/updates/5/inputs", 404, "inputs_not_published"),
+            ("/v1/markets/WBTC/latest", 404, "unknown_market"),
+            ("/v1/models/1", 404, "unknown_model"),
+            ("/v1/models/4294967296", 400, "invalid_parameter"),
+            ("/nowhere", 404, "route_not_found"),
+            ("/readyz", 503, "not_ready"),
+        ] {
+            let (got, v) = get(&format!("{base}{path}")).await;
+            assert_eq!((got, v["error"]["code"].as_str()), (status, Some(code)), "{path}: {v}");
+        }
+        feed.ready.store(true, Ordering::SeqCst);
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+        let r = reqwest::Client::new().delete(format!("{base}/v1/markets")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405);
+    }
+
+    /// The `update` events of an event stream, until `n` have come.
+    async fn events(r: reqwest::Response, n: usize) -> Vec<(String, u64)> {
+        let mut r = r;
+        let mut text = String::new();
+        let mut got = Vec::new();
+        while got.len() < n {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), r.chunk())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            got = text
+                .split("\n\n")
+                .filter(|e| e.contains("event: update"))
+                .filter_map(|e| {
+                    let id = e.lines().find_map(|l| l.strip_prefix("id: "))?.to_string();
+                    let data: serde_json::Value =
+                        serde_json::from_str(e.lines().find_map(|l| l.strip_prefix("data: "))?)
+                            .ok()?;
+                    Some((id, data["epoch"].as_u64()?))
+                })
+                .collect();
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn a_reconnecting_client_gets_what_it_missed_once_then_live_updates() {
+        let (base, feed) = serve().await;
+        let r = reqwest::Client::new()
+            .get(format!("{base}/v1/stream?market=WETH"))
+            .header("Last-Event-ID", "30-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        // Epoch 5 again on the live channel (already replayed: dropped), then a new epoch 6.
+        let mut again = update();
+        (again.epoch, again.block_number) = (5, 50);
+        let mut new = update();
+        (new.epoch, new.block_number) = (6, 60);
+        let sender = feed.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            sender.send(again).unwrap();
+            sender.send(new).unwrap();
+        });
+        let got = events(r, 3).await;
+        assert_eq!(got, [("40-1".into(), 4), ("50-1".into(), 5), ("60-1".into(), 6)]);
+    }
+}

@@ -262,6 +262,16 @@ impl Index {
         Self { next_block: from_block, from_block, ..Self::default() }
     }
 
+    /// Adds (or replaces) an update, with the inputs it published.
+    pub fn insert(&mut self, u: FeedUpdate, inputs: Option<PathBuf>) {
+        let market: Address = u.market.parse().expect("indexed updates carry formatted addresses");
+        if let Some(p) = inputs {
+            self.inputs.insert((market, u.epoch), p);
+        }
+        self.symbols.entry(market).or_insert_with(|| u.symbol.clone());
+        self.markets.entry(market).or_default().insert(u.epoch, u);
+    }
+
     /// The market named `key`: an address, or an asset's symbol (case-insensitive).
     pub fn market(&self, key: &str) -> Option<Address> {
         if let Ok(a) = key.parse::<Address>() {
@@ -475,11 +485,7 @@ impl Indexer {
         }
         let mut new = Vec::with_capacity(found.len());
         for (u, input) in found {
-            let market: Address = u.market.parse().expect("formatted above");
-            if let Some(p) = input {
-                i.inputs.insert((market, u.epoch), p);
-            }
-            i.markets.entry(market).or_default().insert(u.epoch, u.clone());
+            i.insert(u.clone(), input);
             new.push(u);
         }
         i.next_block = to + 1;
@@ -665,12 +671,13 @@ pub async fn update_from_tx(provider: &DynProvider, tx_hash: B256) -> Result<Fee
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use alloy::primitives::keccak256;
 
     use super::*;
 
-    fn update() -> FeedUpdate {
+    /// An update of WETH (epoch 7, block 134) with two scores.
+    pub(crate) fn update() -> FeedUpdate {
         FeedUpdate {
             chain_id: 31337,
             oracle: "0x5fbdb2315678afecb367f032d93f642f64180aa3".into(),
