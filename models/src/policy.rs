@@ -114,6 +114,17 @@ pub fn probabilities(
     }
 }
 
+/// The proof's outputs read through `link` as probabilities in [0, 1] (what the oracle reads, as
+/// floats for display); empty when an output is not a score.
+pub fn probabilities_f64(outputs: &[ruint::aliases::U256], bits: u8, link: Link) -> Vec<f64> {
+    probabilities(outputs, bits, link)
+        .map(|(p, b)| {
+            let one = (1u128 << b) as f64;
+            p.iter().map(|v| *v as f64 / one).collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The largest `|native_i − fixed_i / 2^bits|`: how far proven probabilities are from the model's.
 pub fn max_abs_error(native: &[f64], fixed: &[u64], bits: u8) -> f64 {
     let one = (1u128 << bits) as f64;
@@ -163,6 +174,17 @@ pub fn apply(scores: &[u64], bits: u8) -> Result<RuleOutput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probabilities_as_floats_follow_the_link() {
+        let u = |v: u64| ruint::aliases::U256::from(v);
+        assert_eq!(probabilities_f64(&[u(1), u(4)], 2, Link::Identity), [0.25, 1.0]);
+        // A logit of 0 is probability one half (rounded up by at most 2^-32).
+        let half = probabilities_f64(&[u(0)], 28, Link::Logistic)[0];
+        assert!((half - 0.5).abs() <= 2f64.powi(-32), "{half}");
+        // An output that is no score at all: nothing to show.
+        assert!(probabilities_f64(&[ruint::aliases::U256::MAX], 2, Link::Identity).is_empty());
+    }
 
     #[test]
     fn rule_table() {

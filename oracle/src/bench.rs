@@ -25,8 +25,6 @@ use crate::{
 };
 
 alloy::sol! {
-    /// The generated ezkl verifier's entry point.
-    function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool);
     /// The reusable verifier's registration of a circuit's verifying key artifact.
     function registerVka(bytes32[] memory vka) external returns (bytes32 digest);
 }
@@ -239,7 +237,7 @@ pub async fn prove(
             let compiled =
                 solc::compile(&root.join("scripts/solc"), &circuit.verifier_sol, "Halo2Verifier")?;
             let (verifier, _) = chain::deploy(&provider, compiled.creation.clone()).await?;
-            let calldata = verifyProofCall {
+            let calldata = chain::IHalo2Verifier::verifyProofCall {
                 proof: Bytes::copy_from_slice(&proof.proof),
                 instances: proof.instances.clone(),
             }

@@ -39,7 +39,10 @@ use sha2::Digest;
 use crate::{
     Error, Result,
     chain::{self, IHalo2Verifier, RiskOracle},
-    feed::index::{self, FeedModel, FeedUpdate},
+    feed::{
+        self,
+        index::{self, FeedModel, FeedUpdate},
+    },
     prover::{self, EzklWorker, WorkerConfig},
 };
 
@@ -178,21 +181,6 @@ fn http() -> reqwest::Client {
         .expect("a client without TLS builds")
 }
 
-/// GET `url` from a feed: the body, or the feed's JSON error.
-async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
-    let r = client.get(url).send().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
-    let status = r.status();
-    let body = r.bytes().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
-    if !status.is_success() {
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let msg = v["error"]["message"]
-            .as_str()
-            .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), Into::into);
-        return Err(Error::Input(format!("feed {url}: {status}: {msg}")));
-    }
-    Ok(body.to_vec())
-}
-
 fn parse<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body)
         .map_err(|e| Error::Input(format!("{what}: not a feed update ({e})")))
@@ -224,7 +212,8 @@ async fn download_artifacts(
             continue;
         }
         let body =
-            get(client, &format!("{base}/v1/models/{}/artifacts/{}", model.id, a.name)).await?;
+            feed::get(client, &format!("{base}/v1/models/{}/artifacts/{}", model.id, a.name))
+                .await?;
         let got = hex::encode(sha2::Sha256::digest(&body));
         if got != a.sha256 {
             return Err(Error::Input(format!(
@@ -278,7 +267,7 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
                 Some(e) => format!("{base}/v1/markets/{market}/updates/{e}"),
                 None => format!("{base}/v1/markets/{market}/latest"),
             };
-            let u: FeedUpdate = parse(&path, &get(&client, &path).await?)?;
+            let u: FeedUpdate = parse(&path, &feed::get(&client, &path).await?)?;
             // Paths below are built from parsed values only, never from the feed's strings.
             let (oracle, market) = {
                 let (claim, _) = u.to_submit()?;
@@ -290,14 +279,14 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
             };
             let model: FeedModel = parse(
                 "feed model",
-                &get(&client, &format!("{base}/v1/models/{}", u.model_id)).await?,
+                &feed::get(&client, &format!("{base}/v1/models/{}", u.model_id)).await?,
             )?;
             let dir = opts.work_dir.join(format!("{}-{oracle:#x}-model{}", u.chain_id, u.model_id));
             if artifacts.is_none() {
                 artifacts = download_artifacts(&client, base, &model, &dir).await?;
             }
             if inputs.is_none() && u.inputs_published {
-                let body = get(
+                let body = feed::get(
                     &client,
                     &format!("{base}/v1/markets/{market:#x}/updates/{}/inputs", u.epoch),
                 )
@@ -432,8 +421,8 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
         }
         Some(Err(e)) => {
             checks.push(fail("proof_onchain", e.to_string()));
-            checks.push(skip("verifying_key", "the oracle's registry could not be read"));
-            checks.push(fail("recorded", "the oracle's registry could not be read"));
+            checks.push(skip("verifying_key", "not checked: see proof_onchain"));
+            checks.push(skip("recorded", "not checked: see proof_onchain"));
         }
         None => {
             checks.push(skip("proof_onchain", "no --rpc"));
@@ -449,7 +438,7 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
     let trusted_key = opts.artifacts.is_some() || passed("verifying_key");
     let proven = passed("proof_onchain") || (passed("proof_offchain") && trusted_key);
     let valid = proven && checks.iter().all(|c| c.status != Status::Fail);
-    // Reorder: rule, proofs, record, inputs.
+    // The checks ran as their inputs came (the worker's first); report them in one fixed order.
     let order = ["rule", "proof_offchain", "proof_onchain", "verifying_key", "recorded", "inputs"];
     checks.sort_by_key(|c| order.iter().position(|n| *n == c.name));
     Ok(Verdict {
@@ -523,10 +512,7 @@ fn rule_check(
         Ok(out) => {
             let (p, want) = (&claim.params, out.params);
             // What the feed shows beside the scores must be what they give.
-            let probabilities: Vec<f64> =
-                zkrisk_models::policy::probabilities(&claim.scores, bits, link)
-                    .map(|(v, b)| v.iter().map(|x| *x as f64 / (1u128 << b) as f64).collect())
-                    .unwrap_or_default();
+            let probabilities = zkrisk_models::policy::probabilities_f64(&claim.scores, bits, link);
             if u.risk_bps != out.risk_bps {
                 return fail(
                     "rule",

@@ -65,7 +65,7 @@ pub(crate) struct KeeperStack {
     pub(crate) market: AaveMarket,
     pub(crate) deployment: Deployment,
     pub(crate) keeper: Address,
-    /// The feed's circuit (under `dir/work/circuits`, where the keeper finds it).
+    /// The feed's circuit, in the keeper's work directory where the keeper finds it.
     pub(crate) circuit: Circuit,
 }
 

@@ -395,7 +395,8 @@ impl Indexer {
             logs.extend(self.provider.get_logs(&filter).await.map_err(rpc("logs"))?);
             start = end + 1;
         }
-        let ledger = self.ledger();
+        // The keeper's ledger, read once per sync and only when there is an update to match.
+        let ledger = if updates_in(&logs) { self.ledger() } else { HashMap::new() };
         let mut models: BTreeMap<u32, (FeedModel, RiskOracle::Model)> = BTreeMap::new();
         let mut retired = Vec::new();
         let mut updates = Vec::new();
@@ -439,7 +440,8 @@ impl Indexer {
             }
         }
         let mut found = Vec::with_capacity(updates.len());
-        let mut symbols = HashMap::new();
+        // Symbols known to the index, plus those read now (once per market).
+        let mut symbols = index.read().expect("index lock").symbols.clone();
         for log in &updates {
             let e = RiskOracle::UpdateAccepted::decode_log(&log.inner)
                 .map_err(|e| Error::Rpc(format!("UpdateAccepted log: {e}")))?;
@@ -450,18 +452,10 @@ impl Indexer {
                 v.insert(m);
             }
             let market = e.data.market;
-            if !symbols.contains_key(&market)
-                && !index.read().expect("index lock").symbols.contains_key(&market)
-            {
-                let symbol =
-                    TestERC20::new(market, self.provider.clone()).symbol().call().await.ok();
-                symbols.insert(market, symbol);
+            if let std::collections::hash_map::Entry::Vacant(v) = symbols.entry(market) {
+                v.insert(TestERC20::new(market, self.provider.clone()).symbol().call().await.ok());
             }
-            let symbol = symbols
-                .get(&market)
-                .cloned()
-                .or_else(|| index.read().expect("index lock").symbols.get(&market).cloned())
-                .flatten();
+            let symbol = symbols[&market].clone();
             let mut u = self.feed_update(log, &e.data, &layouts[&id], symbol).await?;
             let input = self.inputs_of(&ledger, &u.tx_hash, u.epoch);
             u.inputs_published = input.is_some();
@@ -478,7 +472,7 @@ impl Indexer {
                 m.active = false;
             }
         }
-        i.symbols.extend(symbols);
+        i.symbols = symbols;
         if seen.is_some() {
             i.markets.clear();
             i.inputs.clear();
@@ -565,9 +559,8 @@ impl Indexer {
         }
         let s = &e.state;
         let bits = model.outputScaleBits;
-        let probabilities = policy::probabilities(&e.scores, bits, chain::link_for(model.layout))
-            .map(|(p, b)| p.iter().map(|v| *v as f64 / (1u128 << b) as f64).collect())
-            .unwrap_or_default();
+        let probabilities =
+            policy::probabilities_f64(&e.scores, bits, chain::link_for(model.layout));
         Ok(FeedUpdate {
             chain_id: self.chain_id,
             oracle: hex_addr(self.oracle),
@@ -607,6 +600,10 @@ impl Indexer {
             inputs_published: false,
         })
     }
+}
+
+fn updates_in(logs: &[Log]) -> bool {
+    logs.iter().any(|l| l.topic0() == Some(&RiskOracle::UpdateAccepted::SIGNATURE_HASH))
 }
 
 /// The file of artifact `name` in a circuit directory (the SRS under the name the setup gave it).

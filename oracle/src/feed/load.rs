@@ -44,15 +44,7 @@ pub struct LoadReport {
 pub async fn routes(base: &str) -> Result<Vec<String>, Error> {
     let client = reqwest::Client::new();
     let url = format!("{base}/v1/markets");
-    let body = client
-        .get(&url)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?
-        .bytes()
-        .await
-        .map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
+    let body = super::get(&client, &url).await?;
     let v: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| Error::Input(format!("feed {url}: {e}")))?;
     let mut paths = vec!["/healthz".to_string(), "/v1/markets".into(), "/v1/models".into()];

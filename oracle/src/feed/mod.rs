@@ -20,6 +20,24 @@ use tracing::{info, warn};
 
 use crate::{Error, ingest::redact_url};
 
+/// GET `url` from a feed: the body, or an error with the feed's JSON error message.
+///
+/// # Errors
+/// [`Error::Rpc`] when the feed cannot be reached; [`Error::Input`] for a non-2xx answer.
+pub async fn get(client: &reqwest::Client, url: &str) -> crate::Result<Vec<u8>> {
+    let r = client.get(url).send().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
+    let status = r.status();
+    let body = r.bytes().await.map_err(|e| Error::Rpc(format!("feed {url}: {e}")))?;
+    if !status.is_success() {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let msg = v["error"]["message"]
+            .as_str()
+            .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), Into::into);
+        return Err(Error::Input(format!("feed {url}: {status}: {msg}")));
+    }
+    Ok(body.to_vec())
+}
+
 /// `text` with every occurrence of the secret-bearing `url` replaced by its redacted form (HTTP
 /// client errors quote the URL they failed on, API key and all).
 pub fn scrub(text: &str, url: &str) -> String {
