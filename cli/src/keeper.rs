@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use zkrisk_oracle::keeper::{
     config,
+    ledger::{Ledger, LedgerConfig},
     service::{self, RunOptions},
-    store::{EpochState, Store},
+    store::EpochState,
 };
 
 /// `zkrisk keeper`.
@@ -35,10 +36,10 @@ pub(crate) enum KeeperCommand {
     },
     /// Prints what the ledger says about every feed's epochs.
     Status {
-        /// The configuration file (its `[store] path` is read).
+        /// The configuration file (its `[store]` ledger is read: SQLite or PostgreSQL).
         #[arg(long, conflicts_with = "store", required_unless_present = "store")]
         config: Option<PathBuf>,
-        /// The ledger itself, without a configuration.
+        /// An SQLite ledger itself, without a configuration.
         #[arg(long)]
         store: Option<PathBuf>,
         /// One JSON object per epoch (JSON lines).
@@ -78,31 +79,44 @@ pub(crate) async fn run(root: PathBuf, args: KeeperArgs) -> eyre::Result<()> {
                 c.oracle,
                 c.feeds.len(),
                 c.feeds.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
-                c.store.display()
+                c.store.describe()
             );
             Ok(())
         }
         KeeperCommand::Status { config, store, json } => {
-            let path = match (config, store) {
+            let ledger = match (config, store) {
                 (Some(c), _) => config::load(&c, &env)?.store,
-                (None, Some(s)) => s,
+                (None, Some(s)) => LedgerConfig::Sqlite(s),
                 (None, None) => eyre::bail!("pass --config or --store"),
             };
-            if !path.is_file() {
+            if let LedgerConfig::Sqlite(path) = &ledger
+                && !path.is_file()
+            {
                 eyre::bail!(
                     "{}: no keeper ledger here (the keeper creates it on start)",
                     path.display()
                 );
             }
-            let store = Store::open(&path)?;
-            let epochs = store.epochs(None)?;
+            let store = Ledger::open(&ledger).await?;
+            let epochs = store.epochs(None).await?;
             if json {
                 for e in &epochs {
                     println!("{}", serde_json::to_string(e)?);
                 }
                 return Ok(());
             }
-            println!("ledger {}: {} epoch(s)", path.display(), epochs.len());
+            println!("ledger {}: {} epoch(s)", store.describe(), epochs.len());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            for l in store.leases().await? {
+                let left = l.expires_at.saturating_sub(now);
+                if left > 0 {
+                    println!("  lease {}: held by {} for {left} s more", l.key, l.holder);
+                } else {
+                    println!("  lease {}: free (last held by {})", l.key, l.holder);
+                }
+            }
             let mut feeds: Vec<&str> = epochs.iter().map(|e| e.feed.as_str()).collect();
             feeds.dedup();
             for feed in feeds {

@@ -78,7 +78,7 @@ fn keeper_check_names_the_bad_key_and_status_reads_the_ledger() {
     for (epoch, to) in
         [(1, EpochState::Confirmed), (2, EpochState::Skipped), (3, EpochState::Proven)]
     {
-        store.plan("weth-7d", epoch, 100 * epoch).unwrap();
+        store.plan("weth-7d", epoch, 100 * epoch, 0).unwrap();
         let why = Changes { reason: Some(format!("reason {epoch}")), ..Changes::default() };
         if to == EpochState::Confirmed {
             store
@@ -107,6 +107,12 @@ fn keeper_check_names_the_bad_key_and_status_reads_the_ledger() {
         out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[1]["state"], "skipped");
+
+    // A lease the wallet's leader holds shows who leads.
+    store.acquire_lease("wallet:0xabc", "host-a", 600).unwrap();
+    let (ok, out, err) = keeper(&["status", "--config", p]);
+    assert!(ok, "{err}");
+    assert!(out.contains("lease wallet:0xabc: held by host-a for "), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

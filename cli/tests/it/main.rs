@@ -7,7 +7,10 @@ mod demo;
 mod feed;
 mod ingest;
 mod keeper;
+mod keeper_hosts;
 mod keeper_service;
+mod ledger;
+mod pg;
 #[path = "../../../oracle/tests/it/proxy.rs"]
 mod proxy;
 mod risk;

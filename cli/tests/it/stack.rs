@@ -176,6 +176,17 @@ pub(crate) struct Service {
 
 impl Service {
     pub(crate) fn start(root: &Path, args: &[&str], config: &Path, log: PathBuf) -> Self {
+        Self::start_with(root, args, config, log, &[])
+    }
+
+    /// [`Self::start`] with more environment variables.
+    pub(crate) fn start_with(
+        root: &Path,
+        args: &[&str],
+        config: &Path,
+        log: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Self {
         let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
             .args(["--root", root.to_str().unwrap()])
@@ -184,6 +195,7 @@ impl Service {
             .arg(config)
             .env("ZKRISK_TEST_KEEPER_KEY", KEEPER_KEY)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()

@@ -19,10 +19,13 @@
 //! # or: private_key_env = "ZKRISK_KEEPER_KEY"
 //!
 //! [store]
-//! path = ".zkrisk/keeper.sqlite"
+//! path = ".zkrisk/keeper.sqlite"      # backend = "sqlite", the default: keepers on this host
+//! # or, for keepers on several hosts sharing one schedule:
+//! # backend = "postgres"
+//! # url_env = "ZKRISK_LEDGER_URL"     # postgres://user:password@host:5432/dbname
 //!
 //! [keeper]
-//! work_dir = ".zkrisk/keeper"          # ingested data, circuits, proofs, signed transactions
+//! work_dir = ".zkrisk/keeper"          # ingested data, circuits, proofs (this host's own)
 //! poll_seconds = 5                     # how often epochs in flight are driven
 //! lease_seconds = 120                  # leadership among keepers sharing the ledger
 //! ingest_from_block = 0                # first block of the Pool's history
@@ -49,6 +52,8 @@ use std::{
 
 use alloy::primitives::Address;
 use serde::Deserialize;
+
+use super::ledger::LedgerConfig;
 
 /// A secret value: never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -154,19 +159,35 @@ pub struct SignerConfig {
     pub private_key_env: Option<String>,
 }
 
-/// `[store]`.
+/// `[store]`: the epoch ledger.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// SQLite ledger of epochs.
-    #[serde(default = "default_store")]
-    pub path: PathBuf,
+    /// Where the ledger lives.
+    #[serde(default)]
+    pub backend: Backend,
+    /// SQLite ledger of epochs (`sqlite` only).
+    pub path: Option<PathBuf>,
+    /// Environment variable holding the PostgreSQL connection URL (`postgres` only; the URL may
+    /// hold a password, so it is never in the file).
+    pub url_env: Option<String>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: default_store() }
+        Self { backend: Backend::Sqlite, path: None, url_env: None }
     }
+}
+
+/// `[store] backend`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// An SQLite file: keepers on one host.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database: keepers on several hosts.
+    Postgres,
 }
 
 fn default_store() -> PathBuf {
@@ -196,7 +217,7 @@ fn default_listen() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
-    /// Ingested data, circuits, proofs and signed transactions.
+    /// Ingested data, circuits and proofs (the ledger keeps what another keeper needs).
     #[serde(default = "default_work_dir")]
     pub work_dir: PathBuf,
     /// Seconds between two passes over the epochs in flight.
@@ -350,8 +371,9 @@ pub struct KeeperConfig {
     pub replace_after_seconds: u64,
     /// Signing key source.
     pub key: KeySource,
-    /// Ledger path (relative paths are relative to the configuration file).
-    pub store: PathBuf,
+    /// The ledger: an SQLite file (relative paths are relative to the configuration file) or a
+    /// PostgreSQL URL.
+    pub store: LedgerConfig,
     /// Metrics and health address.
     pub listen: std::net::SocketAddr,
     /// `[keeper]`, with `work_dir` resolved like `store`.
@@ -561,6 +583,32 @@ fn check(
         ));
     }
     let service = ServiceConfig { work_dir: rel(&k.work_dir), ..k.clone() };
+    let st = &raw.store;
+    let store = match (st.backend, &st.path, &st.url_env) {
+        (Backend::Sqlite, path, None) => {
+            LedgerConfig::Sqlite(rel(path.as_deref().unwrap_or(&default_store())))
+        }
+        (Backend::Sqlite, _, Some(_)) => {
+            return Err(bad("store.url_env", "only used with backend = \"postgres\"".into()));
+        }
+        (Backend::Postgres, Some(_), _) => {
+            return Err(bad("store.path", "only used with backend = \"sqlite\"".into()));
+        }
+        (Backend::Postgres, None, None) => {
+            return Err(bad(
+                "store.url_env",
+                "backend = \"postgres\" needs the variable that holds the connection URL".into(),
+            ));
+        }
+        (Backend::Postgres, None, Some(var)) => {
+            let url = Secret(from_env("store.url_env", var)?);
+            // The parser's message never repeats the URL (it may hold a password).
+            super::pg::describe_url(&url).map_err(|e| {
+                bad("store.url_env", format!("{var} does not hold a PostgreSQL URL: {e}"))
+            })?;
+            LedgerConfig::Postgres(url)
+        }
+    };
     let python = raw.prover.python.as_deref().map(rel);
     if let Some(p) = &python
         && !p.is_file()
@@ -584,7 +632,7 @@ fn check(
         max_fee_wei: (c.max_fee_gwei * 1e9) as u128,
         replace_after_seconds: c.replace_after_seconds,
         key,
-        store: rel(&raw.store.path),
+        store,
         listen,
         service,
         prover,
@@ -685,6 +733,45 @@ max_data_age_seconds = 3600
     }
 
     #[test]
+    fn a_postgres_ledger_comes_from_an_env_var_and_never_prints_its_password() {
+        let pg = "[store]\nbackend = \"postgres\"\nurl_env = \"LEDGER\"\n\n[[feed]]";
+        let text = GOOD.replacen("[[feed]]", pg, 1);
+        let url = "postgres://keeper:SECRETPW@db.internal:6432/risk";
+        let env = [ENV[0], ENV[1], ("LEDGER", url)];
+        let c = load_str(&text, &env).unwrap();
+        assert!(matches!(&c.store, LedgerConfig::Postgres(u) if u.expose() == url));
+        assert_eq!(c.store.describe(), "postgres://keeper@db.internal:6432/risk");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        type Env<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(&str, Env<'_>, &str)] = &[
+            (pg, ENV, "environment variable LEDGER is not set"),
+            (
+                pg,
+                &[ENV[0], ENV[1], ("LEDGER", "postgres://k:SECRETPW@db:port/x")],
+                "does not hold a PostgreSQL URL",
+            ),
+            ("[store]\nbackend = \"postgres\"\n\n[[feed]]", &env, "needs the variable"),
+            (
+                "[store]\nbackend = \"postgres\"\npath = \"k.sqlite\"\n\n[[feed]]",
+                &env,
+                "store.path",
+            ),
+            (
+                "[store]\nurl_env = \"LEDGER\"\n\n[[feed]]",
+                &env,
+                "only used with backend = \"postgres\"",
+            ),
+            ("[store]\nbackend = \"mysql\"\n\n[[feed]]", &env, "unknown variant `mysql`"),
+        ];
+        for (store, env, want) in cases {
+            let err = load_str(&GOOD.replacen("[[feed]]", store, 1), env).unwrap_err().to_string();
+            assert!(err.contains(want) && err.contains("keeper.toml"), "{want}: {err}");
+            assert!(!err.contains("SECRET"), "{err}");
+        }
+    }
+
+    #[test]
     fn the_prover_backend_is_configuration() {
         assert_eq!(load_str(GOOD, ENV).unwrap().prover.backend, ProverBackend::Cpu);
         let text = GOOD.replacen("[[feed]]", "[prover]\nbackend = \"gpu\"\n\n[[feed]]", 1);
@@ -721,7 +808,11 @@ max_data_age_seconds = 3600
             }
             KeySource::PrivateKey(_) => panic!("expected a keystore"),
         }
-        assert_eq!(c.store, dir.path().join(".zkrisk/keeper.sqlite"));
+        assert!(
+            matches!(&c.store, LedgerConfig::Sqlite(p) if *p == dir.path().join(".zkrisk/keeper.sqlite")),
+            "{:?}",
+            c.store
+        );
         assert_eq!(c.service.work_dir, dir.path().join(".zkrisk/keeper"));
         assert_eq!(c.feeds[0].model, dir.path().join("model.json"));
         assert_eq!(c.feeds[0].calibration, dir.path().join("model.json"));

@@ -1,4 +1,4 @@
-//! One epoch, driven to an end: the keeper's state machine over the [`Store`] ledger.
+//! One epoch, driven to an end: the keeper's state machine over the [`Ledger`].
 //!
 //! [`Runner::step`] is idempotent and safe to call again at any time, in particular after the
 //! process died at any point: it reads where the epoch is and does the next thing.
@@ -10,7 +10,9 @@
 //! | `proven` | if the chain already has this epoch → `confirmed`, a later one → `skipped` (superseded); else sign the transaction with the next nonce, **record hash and nonce first**, then broadcast → `submitted` |
 //! | `submitted` | mined and confirmed → `confirmed`; reverted → `skipped` (or `confirmed` when the chain has the epoch from elsewhere); unknown to the node (dropped, or never sent because the process died) → broadcast the same signed transaction again; pending too long → replace it with bumped fees (same nonce) |
 //!
-//! Because the hash and nonce are written before the transaction leaves, a restart never signs a
+//! The data time, the proof's calldata and the signed transaction are stored in the ledger with the
+//! move that records them, so that any keeper holding the lease (on any host sharing the ledger)
+//! can take the next step. Because the hash and nonce are written before the transaction leaves, a restart never signs a
 //! second transaction for an epoch with a new nonce: at most one of the transactions with that
 //! nonce can be mined. Failures are counted; an epoch whose data is older than the feed's
 //! `max_data_age` is skipped with the reason, never submitted stale. The chain's own epoch check
@@ -18,7 +20,10 @@
 
 use std::{future::Future, path::PathBuf, sync::Arc};
 
-use super::store::{Changes, EpochState, Store, StoreError};
+use super::{
+    ledger::Ledger,
+    store::{Changes, EpochState, StoreError},
+};
 use crate::Error;
 
 /// A proven update, opaque to the runner except for its identity.
@@ -132,10 +137,11 @@ pub struct FeedSpec {
 /// Drives epochs; one per keeper process, shared by its feed tasks.
 #[derive(Debug)]
 pub struct Runner<P, C> {
-    store: Arc<Store>,
+    store: Arc<Ledger>,
     pipeline: P,
     chain: C,
-    /// Where proofs and signed transactions are kept between steps (and restarts).
+    /// Where keepers before ledger schema 2 kept proofs and signed transactions: still read for
+    /// the epochs they left in flight.
     dir: PathBuf,
     holder: String,
     /// The lease taken before each step: the feed's own name when `None`.
@@ -154,10 +160,11 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 impl<P: Pipeline, C: Chain> Runner<P, C> {
-    /// A runner over `store`, keeping artifacts in `dir`; `holder` names this keeper in leases.
+    /// A runner over `store` (artifacts of older keepers in `dir`); `holder` names this keeper in
+    /// leases.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Arc<Store>,
+        store: Arc<Ledger>,
         pipeline: P,
         chain: C,
         dir: PathBuf,
@@ -193,37 +200,33 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
     }
 
     /// The ledger.
-    pub const fn store(&self) -> &Arc<Store> {
+    pub const fn store(&self) -> &Arc<Ledger> {
         &self.store
     }
 
-    fn artifact(&self, feed: &str, epoch: u64, kind: &str) -> PathBuf {
-        self.dir.join(feed).join(format!("{epoch:012}.{kind}"))
-    }
-
-    fn save(&self, feed: &str, epoch: u64, kind: &str, text: &str) -> Result<(), Error> {
-        let path = self.artifact(feed, epoch, kind);
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d).map_err(Error::io(d))?;
+    /// An artifact of the epoch: from the ledger, or (for an epoch an older keeper left in flight)
+    /// from its file in the work directory.
+    async fn read(&self, feed: &str, epoch: u64, kind: &str) -> Result<String, Error> {
+        if let Some(body) = self.store.artifact(feed, epoch, kind).await.map_err(store_err)? {
+            return Ok(body);
         }
-        let tmp = path.with_extension(format!("{kind}.tmp"));
-        std::fs::write(&tmp, text).map_err(Error::io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(Error::io(&path))
+        let path = self.dir.join(feed).join(format!("{epoch:012}.{kind}"));
+        std::fs::read_to_string(&path).map_err(|e| {
+            Error::Keeper(format!(
+                "{kind} of {feed}/{epoch} is neither in the ledger nor at {}: {e}",
+                path.display()
+            ))
+        })
     }
 
-    fn read(&self, feed: &str, epoch: u64, kind: &str) -> Result<String, Error> {
-        let path = self.artifact(feed, epoch, kind);
-        std::fs::read_to_string(&path).map_err(Error::io(&path))
-    }
-
-    fn proven(&self, feed: &str, epoch: u64, proof_hash: &str) -> Result<Proven, Error> {
-        let payload = unhex(self.read(feed, epoch, "proof")?.trim())
-            .ok_or_else(|| Error::Keeper(format!("proof file of {feed}/{epoch} is corrupt")))?;
+    async fn proven(&self, feed: &str, epoch: u64, proof_hash: &str) -> Result<Proven, Error> {
+        let payload = unhex(self.read(feed, epoch, "proof").await?.trim())
+            .ok_or_else(|| Error::Keeper(format!("proof of {feed}/{epoch} is corrupt")))?;
         Ok(Proven { proof_hash: proof_hash.to_string(), payload })
     }
 
-    fn signed(&self, feed: &str, epoch: u64) -> Result<Signed, Error> {
-        let text = self.read(feed, epoch, "tx")?;
+    async fn signed(&self, feed: &str, epoch: u64) -> Result<Signed, Error> {
+        let text = self.read(feed, epoch, "tx").await?;
         let mut parts = text.trim().splitn(3, ' ');
         let bad = || Error::Keeper(format!("signed transaction of {feed}/{epoch} is corrupt"));
         let tx_hash = parts.next().ok_or_else(bad)?.to_string();
@@ -232,12 +235,13 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         Ok(Signed { tx_hash, nonce, raw })
     }
 
-    fn save_signed(&self, feed: &str, epoch: u64, s: &Signed) -> Result<(), Error> {
-        self.save(feed, epoch, "tx", &format!("{} {} {}", s.tx_hash, s.nonce, hex(&s.raw)))
+    /// The ledger artifact of a signed transaction.
+    fn signed_artifact(s: &Signed) -> (String, String) {
+        ("tx".into(), format!("{} {} {}", s.tx_hash, s.nonce, hex(&s.raw)))
     }
 
-    /// One ledger transition (see [`Store::transition`]).
-    fn mv(
+    /// One ledger transition (see [`Ledger::transition`]).
+    async fn mv(
         &self,
         feed: &str,
         epoch: u64,
@@ -245,23 +249,23 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         to: EpochState,
         changes: &Changes,
     ) -> Result<(), Error> {
-        self.store.transition(feed, epoch, from, to, changes).map_err(store_err)
+        self.store.transition(feed, epoch, from, to, changes).await.map_err(store_err)
     }
 
-    fn fail(&self, feed: &str, epoch: u64, e: &Error) -> Result<Outcome, Error> {
-        self.store.record_failure(feed, epoch, &e.to_string()).map_err(store_err)?;
+    async fn fail(&self, feed: &str, epoch: u64, e: &Error) -> Result<Outcome, Error> {
+        self.store.record_failure(feed, epoch, &e.to_string()).await.map_err(store_err)?;
         if e.is_retryable() {
             Ok(Outcome::Retry(e.to_string()))
         } else {
-            self.skip(feed, epoch, &e.to_string())
+            self.skip(feed, epoch, &e.to_string()).await
         }
     }
 
-    fn skip(&self, feed: &str, epoch: u64, reason: &str) -> Result<Outcome, Error> {
-        let rec = self.store.get(feed, epoch).map_err(store_err)?;
+    async fn skip(&self, feed: &str, epoch: u64, reason: &str) -> Result<Outcome, Error> {
+        let rec = self.store.get(feed, epoch).await.map_err(store_err)?;
         if let Some(rec) = rec.filter(|r| !r.state.is_final()) {
             let why = Changes { reason: Some(reason.to_string()), ..Changes::default() };
-            self.mv(feed, epoch, rec.state, EpochState::Skipped, &why)?;
+            self.mv(feed, epoch, rec.state, EpochState::Skipped, &why).await?;
         }
         Ok(Outcome::Skipped(reason.to_string()))
     }
@@ -271,48 +275,64 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
     pub async fn step(&self, feed: &FeedSpec, epoch: u64, now: u64) -> Result<Outcome, Error> {
         let name = feed.name.as_str();
         let lease = self.lease.as_deref().unwrap_or(name);
-        if !self.store.acquire_lease(lease, &self.holder, self.lease_seconds).map_err(store_err)? {
+        if !self
+            .store
+            .acquire_lease(lease, &self.holder, self.lease_seconds)
+            .await
+            .map_err(store_err)?
+        {
             return Ok(Outcome::NotLeader);
         }
-        if self.store.get(name, epoch).map_err(store_err)?.is_none() {
+        if self.store.get(name, epoch).await.map_err(store_err)?.is_none() {
             let (block, timestamp) = match self.pipeline.data_block(name, epoch).await {
                 Ok(v) => v,
                 Err(e) if e.is_retryable() => return Ok(Outcome::Retry(e.to_string())),
                 Err(e) => return Err(e),
             };
-            self.save(name, epoch, "time", &timestamp.to_string())?;
-            self.store.plan(name, epoch, block).map_err(store_err)?;
+            self.store.plan(name, epoch, block, timestamp).await.map_err(store_err)?;
         }
         loop {
-            let rec = self.store.get(name, epoch).map_err(store_err)?.ok_or_else(|| {
+            let rec = self.store.get(name, epoch).await.map_err(store_err)?.ok_or_else(|| {
                 Error::Keeper(format!("epoch {epoch} of {name} vanished from the ledger"))
             })?;
-            let data_time: u64 = self.read(name, epoch, "time")?.trim().parse().unwrap_or(0);
+            let data_time = match rec.data_time {
+                0 if !rec.state.is_final() => {
+                    self.read(name, epoch, "time").await?.trim().parse().unwrap_or(0)
+                }
+                t => t,
+            };
             let stale = now.saturating_sub(data_time) > feed.max_data_age;
             match rec.state {
                 EpochState::Confirmed => return Ok(Outcome::Confirmed { block: rec.mined_block }),
                 EpochState::Skipped => return Ok(Outcome::Skipped(rec.reason.unwrap_or_default())),
                 EpochState::Pending | EpochState::Proven if stale => {
                     let age = now.saturating_sub(data_time);
-                    return self.skip(
-                        name,
-                        epoch,
-                        &format!(
-                            "data of block {} is {age} s old, over max_data_age {} s{}",
-                            rec.data_block,
-                            feed.max_data_age,
-                            rec.reason.map(|r| format!("; last error: {r}")).unwrap_or_default()
-                        ),
-                    );
+                    return self
+                        .skip(
+                            name,
+                            epoch,
+                            &format!(
+                                "data of block {} is {age} s old, over max_data_age {} s{}",
+                                rec.data_block,
+                                feed.max_data_age,
+                                rec.reason
+                                    .map(|r| format!("; last error: {r}"))
+                                    .unwrap_or_default()
+                            ),
+                        )
+                        .await;
                 }
                 EpochState::Pending => {
                     let proven = match self.pipeline.prove(name, epoch, rec.data_block).await {
                         Ok(p) => p,
-                        Err(e) => return self.fail(name, epoch, &e),
+                        Err(e) => return self.fail(name, epoch, &e).await,
                     };
-                    self.save(name, epoch, "proof", &hex(&proven.payload))?;
-                    let c = Changes { proof_hash: Some(proven.proof_hash), ..Changes::default() };
-                    self.mv(name, epoch, EpochState::Pending, EpochState::Proven, &c)?;
+                    let c = Changes {
+                        proof_hash: Some(proven.proof_hash),
+                        artifacts: vec![("proof".into(), hex(&proven.payload))],
+                        ..Changes::default()
+                    };
+                    self.mv(name, epoch, EpochState::Pending, EpochState::Proven, &c).await?;
                 }
                 EpochState::Proven => {
                     match self.chain.onchain_epoch(name).await {
@@ -321,49 +341,54 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                 reason: Some(format!("chain already at epoch {on}")),
                                 ..Changes::default()
                             };
-                            self.mv(name, epoch, EpochState::Proven, EpochState::Confirmed, &c)?;
+                            self.mv(name, epoch, EpochState::Proven, EpochState::Confirmed, &c)
+                                .await?;
                             continue;
                         }
                         Ok(on) if on > epoch => {
-                            return self.skip(
-                                name,
-                                epoch,
-                                &format!("superseded: the chain already holds epoch {on}"),
-                            );
+                            return self
+                                .skip(
+                                    name,
+                                    epoch,
+                                    &format!("superseded: the chain already holds epoch {on}"),
+                                )
+                                .await;
                         }
                         Ok(_) => {}
-                        Err(e) => return self.fail(name, epoch, &e),
+                        Err(e) => return self.fail(name, epoch, &e).await,
                     }
                     let proven =
-                        self.proven(name, epoch, rec.proof_hash.as_deref().unwrap_or(""))?;
+                        self.proven(name, epoch, rec.proof_hash.as_deref().unwrap_or("")).await?;
                     let min_nonce =
-                        self.store.last_nonce().map_err(store_err)?.map_or(0, |n| n + 1);
+                        self.store.last_nonce().await.map_err(store_err)?.map_or(0, |n| n + 1);
                     let signed = match self.chain.sign(&proven, min_nonce).await {
                         Ok(s) => s,
-                        Err(e) => return self.fail(name, epoch, &e),
+                        Err(e) => return self.fail(name, epoch, &e).await,
                     };
-                    // Hash and nonce reach the disk before the transaction leaves.
-                    self.save_signed(name, epoch, &signed)?;
+                    // Hash, nonce and the signed bytes reach the ledger before the transaction
+                    // leaves; a keeper that lost the move to another sends nothing.
                     let c = Changes {
                         tx_hash: Some(signed.tx_hash.clone()),
                         nonce: Some(signed.nonce),
+                        artifacts: vec![Self::signed_artifact(&signed)],
                         ..Changes::default()
                     };
-                    self.mv(name, epoch, EpochState::Proven, EpochState::Submitted, &c)?;
+                    self.mv(name, epoch, EpochState::Proven, EpochState::Submitted, &c).await?;
                     if let Err(e) = self.chain.broadcast(&signed).await {
-                        return self.fail(name, epoch, &e);
+                        return self.fail(name, epoch, &e).await;
                     }
                 }
                 EpochState::Submitted => {
-                    let signed = self.signed(name, epoch)?;
+                    let signed = self.signed(name, epoch).await?;
                     match self.chain.status(&signed.tx_hash).await {
-                        Err(e) => return self.fail(name, epoch, &e),
+                        Err(e) => return self.fail(name, epoch, &e).await,
                         Ok(TxStatus::Mined { block, confirmations, success: true }) => {
                             if confirmations < self.confirmations {
                                 return Ok(Outcome::Waiting);
                             }
                             let c = Changes { mined_block: Some(block), ..Changes::default() };
-                            self.mv(name, epoch, EpochState::Submitted, EpochState::Confirmed, &c)?;
+                            self.mv(name, epoch, EpochState::Submitted, EpochState::Confirmed, &c)
+                                .await?;
                         }
                         Ok(TxStatus::Mined { block, success: false, .. }) => {
                             // Reverted: the chain may hold the epoch from another submitter.
@@ -381,50 +406,49 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                     EpochState::Submitted,
                                     EpochState::Confirmed,
                                     &c,
-                                )?;
+                                )
+                                .await?;
                             } else {
                                 let why = if on > epoch {
                                     format!("; superseded: the chain holds epoch {on}")
                                 } else {
                                     String::new()
                                 };
-                                return self.skip(
-                                    name,
-                                    epoch,
-                                    &format!(
-                                        "transaction {} reverted in block {block}{why}",
-                                        signed.tx_hash
-                                    ),
-                                );
+                                return self
+                                    .skip(
+                                        name,
+                                        epoch,
+                                        &format!(
+                                            "transaction {} reverted in block {block}{why}",
+                                            signed.tx_hash
+                                        ),
+                                    )
+                                    .await;
                             }
                         }
                         Ok(TxStatus::Unknown) => {
                             if stale {
-                                return self.skip(
-                                    name,
-                                    epoch,
-                                    "transaction lost and data now stale",
-                                );
+                                return self
+                                    .skip(name, epoch, "transaction lost and data now stale")
+                                    .await;
                             }
                             if let Err(e) = self.chain.broadcast(&signed).await {
-                                return self.fail(name, epoch, &e);
+                                return self.fail(name, epoch, &e).await;
                             }
                             return Ok(Outcome::Waiting);
                         }
                         Ok(TxStatus::Pending { seconds }) => {
                             if seconds >= self.replace_after {
-                                let proven = self.proven(
-                                    name,
-                                    epoch,
-                                    rec.proof_hash.as_deref().unwrap_or(""),
-                                )?;
+                                let proven = self
+                                    .proven(name, epoch, rec.proof_hash.as_deref().unwrap_or(""))
+                                    .await?;
                                 let bumped = match self.chain.bump(&proven, &signed).await {
                                     Ok(b) => b,
-                                    Err(e) => return self.fail(name, epoch, &e),
+                                    Err(e) => return self.fail(name, epoch, &e).await,
                                 };
-                                self.save_signed(name, epoch, &bumped)?;
                                 let c = Changes {
                                     tx_hash: Some(bumped.tx_hash.clone()),
+                                    artifacts: vec![Self::signed_artifact(&bumped)],
                                     ..Changes::default()
                                 };
                                 self.mv(
@@ -433,9 +457,10 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                     EpochState::Submitted,
                                     EpochState::Submitted,
                                     &c,
-                                )?;
+                                )
+                                .await?;
                                 if let Err(e) = self.chain.broadcast(&bumped).await {
-                                    return self.fail(name, epoch, &e);
+                                    return self.fail(name, epoch, &e).await;
                                 }
                             }
                             return Ok(Outcome::Waiting);
@@ -462,6 +487,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::keeper::store::Store;
 
     /// A chain that isolates the faults the runner must survive: a mempool, mining on demand,
     /// lost broadcasts, and an oracle that accepts only newer epochs.
@@ -586,8 +612,19 @@ mod tests {
         pipeline: &'a FakePipeline,
         holder: &str,
     ) -> Runner<&'a FakePipeline, &'a FakeChain> {
-        let store = Arc::new(Store::open(&dir.join("keeper.sqlite")).unwrap());
-        Runner::new(store, pipeline, chain, dir.join("artifacts"), holder, 2, 30)
+        runner_in(dir, &dir.join("artifacts"), chain, pipeline, holder)
+    }
+
+    /// A runner on the ledger in `dir` whose own work directory is `work` (another host's).
+    fn runner_in<'a>(
+        dir: &std::path::Path,
+        work: &std::path::Path,
+        chain: &'a FakeChain,
+        pipeline: &'a FakePipeline,
+        holder: &str,
+    ) -> Runner<&'a FakePipeline, &'a FakeChain> {
+        let store = Arc::new(Ledger::Sqlite(Store::open(&dir.join("keeper.sqlite")).unwrap()));
+        Runner::new(store, pipeline, chain, work.to_path_buf(), holder, 2, 30)
     }
 
     impl<T: Pipeline> Pipeline for &T {
@@ -664,7 +701,7 @@ mod tests {
         assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
         chain.s.lock().unwrap().pending_age = 31;
         assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
-        let rec = r.store.get(FEED, 1).unwrap().unwrap();
+        let rec = r.store.get(FEED, 1).await.unwrap().unwrap();
         assert_eq!(rec.tx_hash.as_deref(), Some("0x1-0-1"), "the bumped replacement is tracked");
         chain.mine(2);
         assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Confirmed { block: Some(1) });
@@ -684,7 +721,7 @@ mod tests {
             panic!("expected a skip")
         };
         assert!(reason.contains("max_data_age") && reason.contains("timed out"), "{reason}");
-        let rec = r.store.get(FEED, 2).unwrap().unwrap();
+        let rec = r.store.get(FEED, 2).await.unwrap().unwrap();
         assert_eq!((rec.state, rec.attempts), (EpochState::Skipped, 2));
         assert!(chain.s.lock().unwrap().applied.is_empty());
     }
@@ -709,7 +746,7 @@ mod tests {
             panic!("expected a skip")
         };
         assert!(reason.contains("superseded") && reason.contains("epoch 4"), "{reason}");
-        assert_eq!(r.store.get(FEED, 3).unwrap().unwrap().state, EpochState::Skipped);
+        assert_eq!(r.store.get(FEED, 3).await.unwrap().unwrap().state, EpochState::Skipped);
         assert_eq!(chain.s.lock().unwrap().next_nonce, 0, "nothing was sent");
     }
 
@@ -736,5 +773,58 @@ mod tests {
         assert_eq!(a.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Confirmed { block: Some(1) });
         assert_eq!(chain.s.lock().unwrap().applied, vec![1]);
         assert_eq!(pipeline.proofs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_keeper_on_another_host_takes_over_a_submission_from_the_ledger_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        let (host_a, host_b) = (dir.path().join("host-a"), dir.path().join("host-b"));
+        let a = runner_in(dir.path(), &host_a, &chain, &pipeline, "a").with_lease("wallet", 60);
+        let b = runner_in(dir.path(), &host_b, &chain, &pipeline, "b").with_lease("wallet", 60);
+        chain.s.lock().unwrap().lose_broadcasts = 1;
+        assert_eq!(a.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
+        assert_eq!(b.step(&spec(), 1, 1_100).await.unwrap(), Outcome::NotLeader);
+        // The leader stops with its only broadcast lost; its lease goes.
+        a.store.release_lease("wallet", "a").await.unwrap();
+        drop(a);
+        assert_eq!(b.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting, "sent again");
+        chain.mine(2);
+        assert_eq!(b.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Confirmed { block: Some(1) });
+        let s = chain.s.lock().unwrap();
+        assert_eq!((s.applied.clone(), s.next_nonce), (vec![1], 1), "one epoch, one nonce");
+        assert_eq!(pipeline.proofs.load(Ordering::SeqCst), 1, "b did not prove again");
+        assert!(!host_b.exists() && !host_a.exists(), "nothing needed a work directory");
+    }
+
+    #[tokio::test]
+    async fn an_epoch_a_version_1_keeper_left_in_flight_resumes_from_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        // What a keeper before ledger schema 2 left: the epoch proven in the ledger, its data time
+        // and calldata in files of the work directory.
+        let store = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        store.plan(FEED, 1, 10, 0).unwrap();
+        let c = Changes { proof_hash: Some("0xproof1".into()), ..Changes::default() };
+        store.transition(FEED, 1, EpochState::Pending, EpochState::Proven, &c).unwrap();
+        drop(store);
+        let files = dir.path().join("artifacts").join(FEED);
+        std::fs::create_dir_all(&files).unwrap();
+        std::fs::write(files.join("000000000001.time"), "1000").unwrap();
+        std::fs::write(files.join("000000000001.proof"), hex(&1u64.to_le_bytes())).unwrap();
+        let r = runner(dir.path(), &chain, &pipeline, "a");
+        assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
+        chain.mine(2);
+        assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Confirmed { block: Some(1) });
+        assert_eq!(chain.s.lock().unwrap().applied, vec![1]);
+        assert_eq!(pipeline.proofs.load(Ordering::SeqCst), 0, "the old proof was used");
+        // Its data time came from the file: past the window it would have been skipped.
+        std::fs::write(files.join("000000000002.time"), "1000").unwrap();
+        let store = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        store.plan(FEED, 2, 20, 0).unwrap();
+        let Outcome::Skipped(why) = r.step(&spec(), 2, 1_501).await.unwrap() else {
+            panic!("expected a skip")
+        };
+        assert!(why.contains("501 s old"), "{why}");
     }
 }

@@ -22,11 +22,15 @@
 //! where they stopped, and ticks the keeper missed while it was down are recorded as skipped, except
 //! the latest one, which is proven if its data can still be fresh.
 //!
-//! **Several keepers** may share one ledger (same `[store] path`): the wallet's lease makes one of
-//! them the leader; the others wait and take over when its lease expires.
+//! **Several keepers** may share one ledger: on one host the same `[store] path`, on several hosts
+//! one PostgreSQL database (`[store] backend = "postgres"`). The wallet's lease makes one of them
+//! the leader; the others wait and take over when its lease expires, from what the ledger holds
+//! (the proof's calldata and the signed transaction are in it, not on the leader's disk). A ledger
+//! that cannot be reached makes the keeper not ready; it acts again once the ledger answers.
 //!
 //! **Observability.** `GET /metrics` (Prometheus), `GET /healthz` (the process serves),
-//! `GET /readyz` (start checks passed and the RPC answered within the last few polls).
+//! `GET /readyz` (start checks passed, the RPC answered within the last few polls, and the ledger
+//! answered on the last one).
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -52,10 +56,11 @@ use zkrisk_pipeline::aave::store as data_store;
 
 use super::{
     config::{KeeperConfig, KeySource},
+    ledger::{Ledger, LedgerConfig},
     live::{AlloyChain, LivePipeline, Market},
     metrics::Metrics,
     runner::{FeedSpec, Outcome, Runner},
-    store::{EpochState, Store},
+    store::{EpochState, StoreError},
     tx::TxSender,
 };
 use crate::{
@@ -379,11 +384,16 @@ async fn start(
     let tx = TxSender::new(provider.clone(), signer, cfg.oracle, cfg.chain_id, cfg.max_fee_wei);
     let chain =
         AlloyChain::new(provider.clone(), cfg.oracle, tx, assets, metrics.clone(), opts.dry_run);
-    let store_path = if opts.dry_run { work.join("dry-run.sqlite") } else { cfg.store.clone() };
-    if opts.dry_run {
-        let _ = std::fs::remove_file(&store_path);
-    }
-    let store = Arc::new(Store::open(&store_path).map_err(|e| Error::Keeper(e.to_string()))?);
+    // A dry run keeps its own throw-away ledger: the real one (shared, perhaps) is never touched.
+    let ledger = if opts.dry_run {
+        let path = work.join("dry-run.sqlite");
+        let _ = std::fs::remove_file(&path);
+        LedgerConfig::Sqlite(path)
+    } else {
+        cfg.store.clone()
+    };
+    let store = Arc::new(Ledger::open(&ledger).await.map_err(ledger_err)?);
+    info!(ledger = %store.describe(), "ledger open");
     let holder = cfg.service.id.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())
@@ -413,6 +423,8 @@ struct Health {
     /// Unix seconds of the last successful RPC round of the driver.
     last_ok: AtomicU64,
     started: AtomicBool,
+    /// The ledger did not answer on the last pass.
+    ledger_down: AtomicBool,
 }
 
 fn unix_now() -> u64 {
@@ -447,6 +459,8 @@ async fn serve(
                     let age = unix_now().saturating_sub(h.last_ok.load(Ordering::Relaxed));
                     let (ok, reason) = if !h.started.load(Ordering::Relaxed) {
                         (false, "start checks running".to_string())
+                    } else if h.ledger_down.load(Ordering::Relaxed) {
+                        (false, "the ledger does not answer".to_string())
                     } else if !h.ready.load(Ordering::Relaxed) || age > 3 * poll + 30 {
                         (false, format!("no RPC answer for {age} s"))
                     } else {
@@ -527,7 +541,6 @@ pub async fn run(
     }
 
     let store = s.runner.store().clone();
-    let keeper_err = |e: super::store::StoreError| Error::Keeper(e.to_string());
     let crons: Vec<croner::Cron> =
         cfg.feeds.iter().map(|f| cron(&f.schedule)).collect::<Result<_, _>>()?;
     // Ticks missed while no keeper ran: recorded as skipped, but the latest.
@@ -535,7 +548,7 @@ pub async fn run(
     let mut due: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     for (k, spec) in &s.specs {
         let last =
-            store.epochs(Some(&spec.name)).map_err(keeper_err)?.iter().map(|e| e.epoch).max();
+            store.epochs(Some(&spec.name)).await.map_err(ledger_err)?.iter().map(|e| e.epoch).max();
         let Some(last) = last else { continue };
         let missed = ticks_between(&crons[*k], last, now, 1_000);
         if let Some((latest, older)) = missed.split_last() {
@@ -545,7 +558,8 @@ pub async fn run(
                     &spec.name,
                     *t,
                     "missed: no keeper was running at this tick; superseded by a later tick",
-                )?;
+                )
+                .await?;
                 metrics.epoch(&spec.name, "skipped");
             }
             due.entry(spec.name.clone()).or_default().insert(*latest);
@@ -602,14 +616,19 @@ pub async fn run(
     Ok(())
 }
 
-fn record_skip(store: &Store, feed: &str, epoch: u64, reason: &str) -> Result<(), Error> {
-    let err = |e: super::store::StoreError| Error::Keeper(e.to_string());
-    if store.get(feed, epoch).map_err(err)?.is_none() {
-        store.plan(feed, epoch, 0).map_err(err)?;
+/// A ledger failure; the keeper goes on and tries again on its next pass.
+fn ledger_err(e: StoreError) -> Error {
+    Error::Keeper(e.to_string())
+}
+
+async fn record_skip(store: &Ledger, feed: &str, epoch: u64, reason: &str) -> Result<(), Error> {
+    if store.get(feed, epoch).await.map_err(ledger_err)?.is_none() {
+        store.plan(feed, epoch, 0, 0).await.map_err(ledger_err)?;
         let why = super::store::Changes { reason: Some(reason.to_string()), ..Default::default() };
         store
             .transition(feed, epoch, EpochState::Pending, EpochState::Skipped, &why)
-            .map_err(err)?;
+            .await
+            .map_err(ledger_err)?;
     }
     Ok(())
 }
@@ -657,7 +676,6 @@ async fn drive(
     backoff: &mut Backoff,
 ) -> Result<(), Error> {
     let store = s.runner.store();
-    let err = |e: super::store::StoreError| Error::Keeper(e.to_string());
     let (_, now) = match s.runner.pipeline().observe_head().await {
         Ok(v) => v,
         Err(e) => {
@@ -667,6 +685,12 @@ async fn drive(
     };
     health.ready.store(true, Ordering::Relaxed);
     health.last_ok.store(unix_now(), Ordering::Relaxed);
+    // Without its ledger the keeper must not act: not ready until it answers again.
+    if let Err(e) = store.last_nonce().await {
+        health.ledger_down.store(true, Ordering::Relaxed);
+        return Err(ledger_err(e));
+    }
+    health.ledger_down.store(false, Ordering::Relaxed);
     if let Ok(b) = s.provider.get_balance(s.wallet).await {
         metrics.set("zkrisk_keeper_wallet_balance_wei", &[], f64::from(b));
     }
@@ -674,29 +698,41 @@ async fn drive(
         let name = spec.name.as_str();
         let mut epochs: BTreeSet<u64> = due.remove(name).unwrap_or_default();
         let mut unsent = Vec::new();
-        for rec in store.unfinished(name).map_err(err)? {
+        let open = match store.unfinished(name).await {
+            Ok(open) => open,
+            Err(e) => {
+                // Keep the ticks for the next pass.
+                due.insert(name.to_string(), epochs);
+                return Err(ledger_err(e));
+            }
+        };
+        for rec in open {
             if matches!(rec.state, EpochState::Pending | EpochState::Proven) {
                 unsent.push(rec.epoch);
             }
             epochs.insert(rec.epoch);
         }
-        unsent.extend(epochs.iter().filter(|e| store.get(name, **e).ok().flatten().is_none()));
+        for e in &epochs {
+            if store.get(name, *e).await.map_err(ledger_err)?.is_none() {
+                unsent.push(*e);
+            }
+        }
         // Only the newest unsent epoch is worth proving.
         if let Some(&newest) = unsent.iter().max() {
             for e in unsent.iter().filter(|e| **e < newest) {
-                record_skip_any(store, name, *e, newest)?;
+                record_skip_any(store, name, *e, newest).await?;
                 metrics.epoch(name, "skipped");
                 epochs.remove(e);
             }
         }
         for epoch in epochs {
             if !backoff.ready(name, epoch) {
-                if store.get(name, epoch).map_err(err)?.is_none() {
+                if store.get(name, epoch).await.map_err(ledger_err)?.is_none() {
                     due.entry(name.to_string()).or_default().insert(epoch);
                 }
                 continue;
             }
-            let before = store.get(name, epoch).map_err(err)?.map(|r| r.state);
+            let before = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
             let outcome = match s.runner.step(spec, epoch, now).await {
                 Ok(o) => o,
                 Err(e) => {
@@ -704,7 +740,7 @@ async fn drive(
                     continue;
                 }
             };
-            let after = store.get(name, epoch).map_err(err)?.map(|r| r.state);
+            let after = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
             count(metrics, name, before, after);
             if !matches!(outcome, Outcome::Retry(_)) {
                 backoff.done(name, epoch);
@@ -751,14 +787,16 @@ async fn drive(
     Ok(())
 }
 
-fn record_skip_any(store: &Store, feed: &str, epoch: u64, newest: u64) -> Result<(), Error> {
-    let err = |e: super::store::StoreError| Error::Keeper(e.to_string());
+async fn record_skip_any(store: &Ledger, feed: &str, epoch: u64, newest: u64) -> Result<(), Error> {
     let reason = format!("superseded by epoch {newest} before it was sent");
-    match store.get(feed, epoch).map_err(err)? {
-        None => record_skip(store, feed, epoch, &reason),
+    match store.get(feed, epoch).await.map_err(ledger_err)? {
+        None => record_skip(store, feed, epoch, &reason).await,
         Some(rec) if matches!(rec.state, EpochState::Pending | EpochState::Proven) => {
             let why = super::store::Changes { reason: Some(reason), ..Default::default() };
-            store.transition(feed, epoch, rec.state, EpochState::Skipped, &why).map_err(err)
+            store
+                .transition(feed, epoch, rec.state, EpochState::Skipped, &why)
+                .await
+                .map_err(ledger_err)
         }
         Some(_) => Ok(()),
     }
@@ -800,8 +838,7 @@ async fn dry_run(s: &Started) -> Result<(), Error> {
                 break;
             }
         }
-        let rec =
-            s.runner.store().get(&spec.name, epoch).map_err(|e| Error::Keeper(e.to_string()))?;
+        let rec = s.runner.store().get(&spec.name, epoch).await.map_err(ledger_err)?;
         match (outcome, rec) {
             (Outcome::Waiting, Some(r)) => println!(
                 "dry run: {} epoch {epoch}: data block {}, proof {}, submission simulated by the node (gas estimated) and signed with nonce {}; not sent",

@@ -1,5 +1,7 @@
 //! The keeper's epoch ledger in SQLite: what happened to every epoch of every feed, so that a
-//! restart at any point neither skips an epoch nor submits one twice.
+//! restart at any point neither skips an epoch nor submits one twice. (Keepers on several hosts
+//! share a PostgreSQL ledger instead, with the same rules: [`super::pg`]; [`super::ledger`] is
+//! what the keeper holds.)
 //!
 //! Every epoch moves through
 //! `pending → proven → submitted → confirmed`, or ends `skipped` with a reason. A move is a
@@ -10,6 +12,10 @@
 //! Leases give one keeper at a time the right to work on a feed (two keepers with the same
 //! configuration on one host share the file; SQLite's locking makes the lease atomic). A lease
 //! expires unless renewed, so a crashed keeper's feed is picked up by the other.
+//!
+//! What a step needs to resume (the proof's calldata, the signed transaction) is stored with the
+//! move that records it, in the same transaction ([`Changes::artifacts`]), so that whichever
+//! keeper holds the lease next finds it in the ledger and not on another machine's disk.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,8 +24,9 @@ use std::{
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Schema version stored in SQLite's `user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Schema version stored in SQLite's `user_version` (and in PostgreSQL's `zkrisk_keeper_meta`).
+/// Version 2 added `data_time` and the `artifacts` table; a version-1 file is migrated on open.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Where an epoch is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -49,7 +56,7 @@ impl EpochState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => Self::Pending,
             "proven" => Self::Proven,
@@ -77,6 +84,9 @@ pub struct EpochRecord {
     pub state: EpochState,
     /// Block the epoch's data was read at.
     pub data_block: u64,
+    /// Timestamp of that block (Unix seconds); 0 when unknown (planned by a version-1 keeper, or
+    /// recorded as skipped without data).
+    pub data_time: u64,
     /// Hash of the proof, once proven.
     pub proof_hash: Option<String>,
     /// Transaction hash, once submitted (the last one, after replacements).
@@ -119,6 +129,14 @@ pub enum StoreError {
     /// An SQLite error.
     #[error("keeper store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A PostgreSQL error (unreachable server, lost connection, a failed statement).
+    #[error("keeper ledger {target}: {reason}")]
+    Postgres {
+        /// The server and database, without credentials.
+        target: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Result alias of the ledger.
@@ -137,6 +155,19 @@ pub struct Changes {
     pub mined_block: Option<u64>,
     /// Reason or last error.
     pub reason: Option<String>,
+    /// Artifacts stored with the move, `(kind, body)`, replacing those of the same kind.
+    pub artifacts: Vec<(String, String)>,
+}
+
+/// Who holds a lease.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Lease {
+    /// What the lease is on (`wallet:0x…`, or a feed).
+    pub key: String,
+    /// The keeper holding it.
+    pub holder: String,
+    /// Unix seconds it runs out unless renewed.
+    pub expires_at: u64,
 }
 
 /// The ledger. Cheap to share behind an `Arc`; each call is one short SQLite transaction.
@@ -145,6 +176,55 @@ pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
 }
+
+/// A new ledger.
+const CREATE_V2: &str = "BEGIN;
+    CREATE TABLE IF NOT EXISTS epochs (
+        feed TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        data_block INTEGER NOT NULL,
+        proof_hash TEXT,
+        tx_hash TEXT,
+        nonce INTEGER,
+        mined_block INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        updated_at INTEGER NOT NULL,
+        data_time INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (feed, epoch)
+    );
+    CREATE TABLE IF NOT EXISTS leases (
+        feed TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS artifacts (
+        feed TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (feed, epoch, kind)
+    );
+    PRAGMA user_version = 2;
+    COMMIT;";
+
+/// Version 1 to 2, in one transaction: epochs in flight keep their files in the work directory,
+/// where [`super::runner::Runner`] still finds them.
+const MIGRATE_V1_V2: &str = "BEGIN IMMEDIATE;
+    ALTER TABLE epochs ADD COLUMN data_time INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE artifacts (
+        feed TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (feed, epoch, kind)
+    );
+    PRAGMA user_version = 2;
+    COMMIT;";
+
+const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
+    attempts, reason, updated_at, data_time";
 
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -169,33 +249,8 @@ impl Store {
             .map_err(|e| err(format!("not an SQLite database ({e})")))?;
         conn.pragma_update(None, "journal_mode", "wal").map_err(|e| err(e.to_string()))?;
         match version {
-            0 => {
-                conn.execute_batch(
-                    "BEGIN;
-                     CREATE TABLE IF NOT EXISTS epochs (
-                         feed TEXT NOT NULL,
-                         epoch INTEGER NOT NULL,
-                         state TEXT NOT NULL,
-                         data_block INTEGER NOT NULL,
-                         proof_hash TEXT,
-                         tx_hash TEXT,
-                         nonce INTEGER,
-                         mined_block INTEGER,
-                         attempts INTEGER NOT NULL DEFAULT 0,
-                         reason TEXT,
-                         updated_at INTEGER NOT NULL,
-                         PRIMARY KEY (feed, epoch)
-                     );
-                     CREATE TABLE IF NOT EXISTS leases (
-                         feed TEXT PRIMARY KEY,
-                         holder TEXT NOT NULL,
-                         expires_at INTEGER NOT NULL
-                     );
-                     PRAGMA user_version = 1;
-                     COMMIT;",
-                )
-                .map_err(|e| err(e.to_string()))?;
-            }
+            0 => conn.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
+            1 => conn.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(err(format!("schema version {v}; this keeper knows {SCHEMA_VERSION}")));
@@ -215,12 +270,19 @@ impl Store {
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Plans an epoch; `false` when it already exists (in whatever state).
-    pub fn plan(&self, feed: &str, epoch: u64, data_block: u64) -> StoreResult<bool> {
+    /// Plans an epoch on the data of `data_block` (timestamp `data_time`); `false` when it
+    /// already exists (in whatever state).
+    pub fn plan(
+        &self,
+        feed: &str,
+        epoch: u64,
+        data_block: u64,
+        data_time: u64,
+    ) -> StoreResult<bool> {
         let n = self.conn().execute(
-            "INSERT OR IGNORE INTO epochs (feed, epoch, state, data_block, updated_at)
-             VALUES (?1, ?2, 'pending', ?3, ?4)",
-            params![feed, i(epoch), i(data_block), i(now())],
+            "INSERT OR IGNORE INTO epochs (feed, epoch, state, data_block, data_time, updated_at)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
+            params![feed, i(epoch), i(data_block), i(data_time), i(now())],
         )?;
         Ok(n == 1)
     }
@@ -228,21 +290,18 @@ impl Store {
     /// One epoch, if planned.
     pub fn get(&self, feed: &str, epoch: u64) -> StoreResult<Option<EpochRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
-                    attempts, reason, updated_at FROM epochs WHERE feed = ?1 AND epoch = ?2",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM epochs WHERE feed = ?1 AND epoch = ?2"
+        ))?;
         Ok(stmt.query_row(params![feed, i(epoch)], row).optional()?)
     }
 
     /// Every epoch of `feed` (all feeds when `None`), oldest first.
     pub fn epochs(&self, feed: Option<&str>) -> StoreResult<Vec<EpochRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
-                    attempts, reason, updated_at FROM epochs
-             WHERE ?1 IS NULL OR feed = ?1 ORDER BY feed, epoch",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM epochs WHERE ?1 IS NULL OR feed = ?1 ORDER BY feed, epoch"
+        ))?;
         let rows = stmt.query_map(params![feed], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -252,8 +311,9 @@ impl Store {
         Ok(self.epochs(Some(feed))?.into_iter().filter(|e| !e.state.is_final()).collect())
     }
 
-    /// Moves an epoch from `from` to `to`, setting `changes`; fails with
-    /// [`StoreError::Conflict`] if it is not in `from` (someone else moved it first).
+    /// Moves an epoch from `from` to `to`, setting `changes` (its artifacts in the same
+    /// transaction); fails with [`StoreError::Conflict`], storing nothing, if it is not in `from`
+    /// (someone else moved it first).
     pub fn transition(
         &self,
         feed: &str,
@@ -301,8 +361,27 @@ impl Store {
                 found: found.unwrap_or_else(|| "missing".into()),
             });
         }
+        for (kind, body) in &changes.artifacts {
+            tx.execute(
+                "INSERT INTO artifacts (feed, epoch, kind, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(feed, epoch, kind) DO UPDATE SET body = excluded.body",
+                params![feed, i(epoch), kind, body],
+            )?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The artifact `kind` of an epoch, stored by a move.
+    pub fn artifact(&self, feed: &str, epoch: u64, kind: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT body FROM artifacts WHERE feed = ?1 AND epoch = ?2 AND kind = ?3",
+                params![feed, i(epoch), kind],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Counts a failed attempt and records the error, without changing the state.
@@ -340,6 +419,21 @@ impl Store {
         Ok(())
     }
 
+    /// Every lease, expired or not.
+    pub fn leases(&self) -> StoreResult<Vec<Lease>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT feed, holder, expires_at FROM leases ORDER BY feed")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Lease {
+                key: r.get(0)?,
+                holder: r.get(1)?,
+                expires_at: u64::try_from(r.get::<_, i64>(2)?).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The highest nonce this ledger has used for a submission, if any (a restarted keeper
     /// continues from `max(this + 1, the chain's pending nonce)`).
     pub fn last_nonce(&self) -> StoreResult<Option<u64>> {
@@ -370,6 +464,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpochRecord> {
         attempts: r.get(8)?,
         reason: r.get(9)?,
         updated_at: u(r.get(10)?),
+        data_time: u(r.get(11)?),
     })
 }
 
@@ -387,8 +482,8 @@ mod tests {
     #[test]
     fn an_epoch_walks_its_states_and_survives_a_reopen() {
         let (dir, s) = store();
-        assert!(s.plan("weth", 7, 100).unwrap());
-        assert!(!s.plan("weth", 7, 999).unwrap(), "planning twice keeps the first plan");
+        assert!(s.plan("weth", 7, 100, 1_700).unwrap());
+        assert!(!s.plan("weth", 7, 999, 9).unwrap(), "planning twice keeps the first plan");
         let proof = Changes { proof_hash: Some("0xp".into()), ..Changes::default() };
         s.transition("weth", 7, Pending, Proven, &proof).unwrap();
         let sent = Changes { tx_hash: Some("0xt".into()), nonce: Some(3), ..Changes::default() };
@@ -399,7 +494,7 @@ mod tests {
         let open = s.unfinished("weth").unwrap();
         assert_eq!(open.len(), 1);
         let e = &open[0];
-        assert_eq!((e.state, e.data_block, e.nonce), (Submitted, 100, Some(3)));
+        assert_eq!((e.state, e.data_block, e.data_time, e.nonce), (Submitted, 100, 1_700, Some(3)));
         assert_eq!((e.proof_hash.as_deref(), e.tx_hash.as_deref()), (Some("0xp"), Some("0xt")));
         assert_eq!(s.last_nonce().unwrap(), Some(3));
         let mined = Changes { mined_block: Some(120), ..Changes::default() };
@@ -412,7 +507,7 @@ mod tests {
     fn of_two_keepers_on_one_ledger_only_one_submits_an_epoch() {
         let (dir, a) = store();
         let b = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
-        a.plan("weth", 1, 10).unwrap();
+        a.plan("weth", 1, 10, 0).unwrap();
         a.transition("weth", 1, Pending, Proven, &Changes::default()).unwrap();
         let sent = Changes { tx_hash: Some("0xa".into()), ..Changes::default() };
         a.transition("weth", 1, Proven, Submitted, &sent).unwrap();
@@ -443,7 +538,7 @@ mod tests {
     #[test]
     fn failures_are_counted_and_skips_are_final() {
         let (_dir, s) = store();
-        s.plan("weth", 5, 1).unwrap();
+        s.plan("weth", 5, 1, 0).unwrap();
         assert_eq!(s.record_failure("weth", 5, "rpc down").unwrap(), 1);
         assert_eq!(s.record_failure("weth", 5, "rpc down").unwrap(), 2);
         let why = Changes { reason: Some("stale after 2 attempts".into()), ..Changes::default() };
@@ -461,5 +556,69 @@ mod tests {
         std::fs::write(&path, b"this is not sqlite, it is a text file of some length....").unwrap();
         let err = Store::open(&path).unwrap_err().to_string();
         assert!(err.contains("keeper.sqlite") && err.contains("not an SQLite database"), "{err}");
+    }
+
+    #[test]
+    fn artifacts_are_stored_with_their_move_and_not_by_a_move_that_lost() {
+        let (dir, a) = store();
+        let b = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
+        a.plan("weth", 1, 10, 0).unwrap();
+        let proof =
+            Changes { artifacts: vec![("proof".into(), "ab01".into())], ..Changes::default() };
+        a.transition("weth", 1, Pending, Proven, &proof).unwrap();
+        assert_eq!(b.artifact("weth", 1, "proof").unwrap().as_deref(), Some("ab01"));
+        let late = Changes {
+            artifacts: vec![("proof".into(), "ffff".into()), ("tx".into(), "0xt".into())],
+            ..Changes::default()
+        };
+        assert!(b.transition("weth", 1, Pending, Proven, &late).is_err());
+        assert_eq!(a.artifact("weth", 1, "proof").unwrap().as_deref(), Some("ab01"));
+        assert_eq!(a.artifact("weth", 1, "tx").unwrap(), None, "a lost move stores nothing");
+        // A later move replaces an artifact of the same kind.
+        let sent = Changes { artifacts: vec![("tx".into(), "0x1".into())], ..Changes::default() };
+        a.transition("weth", 1, Proven, Submitted, &sent).unwrap();
+        let bumped = Changes { artifacts: vec![("tx".into(), "0x2".into())], ..Changes::default() };
+        a.transition("weth", 1, Submitted, Submitted, &bumped).unwrap();
+        assert_eq!(b.artifact("weth", 1, "tx").unwrap().as_deref(), Some("0x2"));
+    }
+
+    #[test]
+    fn a_version_1_ledger_is_migrated_with_its_epochs_and_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.sqlite");
+        let v1 = Connection::open(&path).unwrap();
+        v1.execute_batch(
+            "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL,
+                 data_block INTEGER NOT NULL, proof_hash TEXT, tx_hash TEXT, nonce INTEGER,
+                 mined_block INTEGER, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
+                 updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
+             CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL);
+             INSERT INTO epochs VALUES ('weth', 4, 'submitted', 40, '0xp', '0xt', 9, NULL, 1,
+                 NULL, 5);
+             INSERT INTO leases VALUES ('wallet:0x1', 'host-a', 99);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(v1);
+        let s = Store::open(&path).unwrap();
+        let e = s.get("weth", 4).unwrap().unwrap();
+        assert_eq!((e.state, e.data_block, e.data_time, e.nonce), (Submitted, 40, 0, Some(9)));
+        assert_eq!(s.artifact("weth", 4, "tx").unwrap(), None);
+        let lease = Lease { key: "wallet:0x1".into(), holder: "host-a".into(), expires_at: 99 };
+        assert_eq!(s.leases().unwrap(), vec![lease]);
+        let version: i64 = s.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        drop(s);
+        Store::open(&path).unwrap(); // and opens again as version 2
+    }
+
+    #[test]
+    fn a_ledger_of_a_newer_keeper_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.sqlite");
+        Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 7;").unwrap();
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("schema version 7; this keeper knows 2"), "{err}");
     }
 }
