@@ -109,12 +109,15 @@ pub(crate) async fn run(root: PathBuf, args: KeeperArgs) -> eyre::Result<()> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
+            // Expiry is the ledger's clock (PostgreSQL: the server's); this host's clock only
+            // tells which side of it we are.
             for l in store.leases().await? {
-                let left = l.expires_at.saturating_sub(now);
-                if left > 0 {
-                    println!("  lease {}: held by {} for {left} s more", l.key, l.holder);
+                let at = chrono::DateTime::from_timestamp(i64::try_from(l.expires_at)?, 0)
+                    .map_or_else(|| l.expires_at.to_string(), |t| t.to_rfc3339());
+                if l.expires_at > now {
+                    println!("  lease {}: held by {} until {at}", l.key, l.holder);
                 } else {
-                    println!("  lease {}: free (last held by {})", l.key, l.holder);
+                    println!("  lease {}: ran out at {at} (last held by {})", l.key, l.holder);
                 }
             }
             let mut feeds: Vec<&str> = epochs.iter().map(|e| e.feed.as_str()).collect();

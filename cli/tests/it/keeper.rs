@@ -112,7 +112,7 @@ fn keeper_check_names_the_bad_key_and_status_reads_the_ledger() {
     store.acquire_lease("wallet:0xabc", "host-a", 600).unwrap();
     let (ok, out, err) = keeper(&["status", "--config", p]);
     assert!(ok, "{err}");
-    assert!(out.contains("lease wallet:0xabc: held by host-a for "), "{out}");
+    assert!(out.contains("lease wallet:0xabc: held by host-a until 20"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

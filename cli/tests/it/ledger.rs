@@ -57,7 +57,24 @@ async fn same_rules(a: &Ledger, b: &Ledger) {
         artifacts: vec![("tx".into(), "0xt2 4 01".into())],
         ..Changes::default()
     };
-    b.transition("weth", 7, Submitted, Submitted, &bumped).await.unwrap();
+    b.transition(
+        "weth",
+        7,
+        Submitted,
+        Submitted,
+        &Changes { if_tx_hash: Some("0xt1".into()), ..bumped.clone() },
+    )
+    .await
+    .unwrap();
+    // A replacement of a transaction that is no longer the recorded one is refused.
+    let stale = Changes {
+        tx_hash: Some("0xt3".into()),
+        if_tx_hash: Some("0xt1".into()),
+        artifacts: vec![("tx".into(), "0xt3 4 02".into())],
+        ..Changes::default()
+    };
+    let err = a.transition("weth", 7, Submitted, Submitted, &stale).await.unwrap_err();
+    assert!(err.to_string().contains("submitted with transaction 0xt2"), "{name}: {err}");
     let e = a.get("weth", 7).await.unwrap().unwrap();
     assert_eq!((e.tx_hash.as_deref(), e.nonce), (Some("0xt2"), Some(4)), "{name}");
     assert_eq!(e.proof_hash.as_deref(), Some("0xp"), "{name}: unchanged columns stay");
@@ -66,13 +83,22 @@ async fn same_rules(a: &Ledger, b: &Ledger) {
 
     // Failures count; a skip is final; the unfinished are what a restart resumes.
     b.plan("weth", 9, 120, 1_900).await.unwrap();
+    // A second epoch signed with a recorded nonce is refused (a keeper that lost the lease
+    // unknowingly), and nothing of that move is stored.
+    a.transition("weth", 9, Pending, Proven, &Changes::default()).await.unwrap();
+    let reuse = Changes { nonce: Some(4), ..artifact("tx", "0xt9 4 00") };
+    let err = b.transition("weth", 9, Proven, Submitted, &reuse).await.unwrap_err();
+    assert!(!matches!(err, StoreError::Conflict { .. }), "{name}: {err}");
+    assert!(err.to_string().to_lowercase().contains("unique"), "{name}: {err}");
+    assert_eq!(a.get("weth", 9).await.unwrap().unwrap().state, Proven, "{name}");
+    assert_eq!(a.artifact("weth", 9, "tx").await.unwrap(), None, "{name}");
     b.plan("usdc", 1, 10, 100).await.unwrap();
     assert_eq!(a.record_failure("weth", 9, "rpc down").await.unwrap(), 1, "{name}");
     assert_eq!(b.record_failure("weth", 9, "rpc down again").await.unwrap(), 2, "{name}");
     let open: Vec<u64> = a.unfinished("weth").await.unwrap().iter().map(|e| e.epoch).collect();
     assert_eq!(open, vec![7, 9], "{name}");
     let why = Changes { reason: Some("stale".into()), ..Changes::default() };
-    a.transition("weth", 9, Pending, Skipped, &why).await.unwrap();
+    a.transition("weth", 9, Proven, Skipped, &why).await.unwrap();
     let e = b.get("weth", 9).await.unwrap().unwrap();
     assert_eq!((e.state, e.attempts, e.reason.as_deref()), (Skipped, 2, Some("stale")), "{name}");
     assert!(b.transition("weth", 9, Pending, Proven, &Changes::default()).await.is_err(), "{name}");
@@ -122,13 +148,17 @@ async fn the_postgres_ledger_keeps_the_rules_of_the_sqlite_ledger() {
     assert_eq!(a.describe(), format!("postgres://zkrisk@127.0.0.1:{}/postgres", pg.port));
     same_rules(&a, &b).await;
 
-    // 16 connections race for one move: exactly one wins, and its artifact is the one stored.
+    // 16 connections race for one move, released together once all are open: exactly one wins,
+    // and its artifact is the one stored.
     a.plan("race", 1, 1, 1).await.unwrap();
+    let go = Arc::new(tokio::sync::Barrier::new(16));
     let mut handles = Vec::new();
     for k in 0..16 {
-        let config = config.clone();
+        let (config, go) = (config.clone(), go.clone());
         handles.push(tokio::spawn(async move {
             let l = Ledger::open(&config).await.unwrap();
+            l.get("race", 1).await.unwrap(); // connected
+            go.wait().await;
             let c = artifact("proof", &format!("keeper-{k}"));
             l.transition("race", 1, Pending, Proven, &c).await.map(|()| k)
         }));

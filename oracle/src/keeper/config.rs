@@ -229,7 +229,8 @@ pub struct ServiceConfig {
     /// First block of the Pool's history to ingest.
     #[serde(default)]
     pub ingest_from_block: u64,
-    /// Name of this keeper in leases and logs (default: host name and process id).
+    /// Name of this keeper in leases and logs (default: the host name). The process id and a
+    /// random suffix are appended, so two processes never share a lease holder's name.
     pub id: Option<String>,
 }
 

@@ -14,8 +14,16 @@
 //! wallet's nonces); whoever holds it does the work, the others wait and take over when it runs out.
 //!
 //! **Faults.** A lost connection is opened again on the next call; a call that gets no answer in
-//! [`CALL_TIMEOUT`] fails and drops the connection. A failed call changes nothing (each call is
-//! one statement or one transaction), and the keeper retries on its next pass.
+//! [`CALL_TIMEOUT`] fails and drops the connection. The server ends a transaction left idle for
+//! 30 s and a statement that waits for a lock for 10 s, so a keeper cut off mid-move cannot block
+//! the others. A failed call changes nothing (each call is one statement or one transaction), and
+//! the keeper retries on its next pass. Connections are plain TCP (no TLS): run the database on a
+//! private network, or behind a TLS tunnel.
+//!
+//! **Nonces.** A unique index on the nonce refuses a second epoch signed with a nonce already
+//! recorded for an epoch not skipped: a keeper that lost the lease without knowing it cannot record (and so cannot send) a
+//! transaction that collides with the new leader's. One database serves one deployment (one chain,
+//! oracle and wallet).
 //!
 //! The tables are `zkrisk_keeper_epochs`, `zkrisk_keeper_leases`, `zkrisk_keeper_artifacts` and
 //! `zkrisk_keeper_meta` (the schema version), created on first use under an advisory lock.
@@ -27,7 +35,9 @@ use tokio_postgres::{Client, Config, NoTls, Row, config::Host};
 
 use super::{
     config::Secret,
-    store::{Changes, EpochRecord, EpochState, Lease, SCHEMA_VERSION, StoreError, StoreResult},
+    store::{
+        Changes, EpochRecord, EpochState, Lease, SCHEMA_VERSION, StoreError, StoreResult, conflict,
+    },
 };
 
 /// How long one call may wait for the server.
@@ -135,7 +145,17 @@ impl PgStore {
             target: "(the URL)".into(),
             reason: format!("not a PostgreSQL connection URL: {e}"),
         })?;
-        config.connect_timeout(CALL_TIMEOUT).application_name("zkrisk-keeper");
+        // The server gives up on its side too: a keeper cut off in the middle of a move must not
+        // hold the epoch's row lock until TCP notices (hours), blocking the keeper that takes over.
+        config
+            .connect_timeout(CALL_TIMEOUT)
+            .application_name("zkrisk-keeper")
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .options(
+                "-c lock_timeout=10s -c statement_timeout=15s \
+                 -c idle_in_transaction_session_timeout=30s",
+            );
         let store = Self { target: describe(&config), config, client: Mutex::new(None) };
         let version = store
             .with(async |c| {
@@ -175,6 +195,9 @@ impl PgStore {
                          PRIMARY KEY (feed, epoch, kind),
                          FOREIGN KEY (feed, epoch) REFERENCES zkrisk_keeper_epochs ON DELETE CASCADE
                      );
+                     CREATE UNIQUE INDEX IF NOT EXISTS zkrisk_keeper_epochs_nonce
+                         ON zkrisk_keeper_epochs (nonce)
+                         WHERE nonce IS NOT NULL AND state <> 'skipped';
                      INSERT INTO zkrisk_keeper_meta (schema_version) VALUES ({SCHEMA_VERSION})
                          ON CONFLICT DO NOTHING;
                      COMMIT;"
@@ -327,7 +350,8 @@ impl PgStore {
                              mined_block = COALESCE($8, mined_block),
                              reason = COALESCE($9, reason),
                              updated_at = {NOW}
-                         WHERE feed = $1 AND epoch = $2 AND state = $3"
+                         WHERE feed = $1 AND epoch = $2 AND state = $3
+                             AND ($10::TEXT IS NULL OR tx_hash = $10)"
                     ),
                     &[
                         &feed,
@@ -339,24 +363,21 @@ impl PgStore {
                         &changes.nonce.map(i),
                         &changes.mined_block.map(i),
                         &changes.reason,
+                        &changes.if_tx_hash,
                     ],
                 )
                 .await?;
             if n != 1 {
                 let found = tx
                     .query_opt(
-                        "SELECT state FROM zkrisk_keeper_epochs WHERE feed = $1 AND epoch = $2",
+                        "SELECT state, tx_hash FROM zkrisk_keeper_epochs
+                         WHERE feed = $1 AND epoch = $2",
                         &[&feed, &i(epoch)],
                     )
                     .await?
-                    .map(|r| r.try_get::<_, String>(0))
+                    .map(|r| Ok::<_, tokio_postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
                     .transpose()?;
-                return Err(StoreError::Conflict {
-                    feed: feed.to_string(),
-                    epoch,
-                    expected: from.as_str(),
-                    found: found.unwrap_or_else(|| "missing".into()),
-                });
+                return Err(conflict(feed, epoch, from, changes, found));
             }
             for (kind, body) in &changes.artifacts {
                 tx.execute(
@@ -477,10 +498,16 @@ impl PgStore {
         .await
     }
 
-    /// The highest nonce any keeper of this ledger has used.
+    /// The highest nonce any keeper of this ledger has used, skipped epochs aside (see
+    /// [`super::store::Store::last_nonce`]).
     pub async fn last_nonce(&self) -> StoreResult<Option<u64>> {
         self.with(async |c| {
-            let r = c.query_one("SELECT MAX(nonce) FROM zkrisk_keeper_epochs", &[]).await?;
+            let r = c
+                .query_one(
+                    "SELECT MAX(nonce) FROM zkrisk_keeper_epochs WHERE state <> 'skipped'",
+                    &[],
+                )
+                .await?;
             Ok(r.try_get::<_, Option<i64>>(0)?.map(u))
         })
         .await

@@ -270,17 +270,29 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         Ok(Outcome::Skipped(reason.to_string()))
     }
 
+    /// Gives up the lease this runner takes (on a clean stop), so that another keeper can take over
+    /// at once. Only the lease of [`Self::with_lease`]: per-feed leases run out.
+    ///
+    /// # Errors
+    /// The ledger fails.
+    pub async fn release(&self) -> Result<(), Error> {
+        match &self.lease {
+            Some(key) => self.store.release_lease(key, &self.holder).await.map_err(store_err),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes or renews the lease `key`; `false` when another keeper holds it.
+    async fn renew(&self, key: &str) -> Result<bool, Error> {
+        self.store.acquire_lease(key, &self.holder, self.lease_seconds).await.map_err(store_err)
+    }
+
     /// Does the next thing for epoch `epoch` of `feed` at time `now` (Unix seconds); see the
     /// module docs. Call it again until the outcome is final.
     pub async fn step(&self, feed: &FeedSpec, epoch: u64, now: u64) -> Result<Outcome, Error> {
         let name = feed.name.as_str();
         let lease = self.lease.as_deref().unwrap_or(name);
-        if !self
-            .store
-            .acquire_lease(lease, &self.holder, self.lease_seconds)
-            .await
-            .map_err(store_err)?
-        {
+        if !self.renew(lease).await? {
             return Ok(Outcome::NotLeader);
         }
         if self.store.get(name, epoch).await.map_err(store_err)?.is_none() {
@@ -295,10 +307,15 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             let rec = self.store.get(name, epoch).await.map_err(store_err)?.ok_or_else(|| {
                 Error::Keeper(format!("epoch {epoch} of {name} vanished from the ledger"))
             })?;
+            // An epoch planned by an older keeper has its data time in a file; one without any is
+            // treated as stale (its time 0), so it is skipped, never sent blind.
             let data_time = match rec.data_time {
-                0 if !rec.state.is_final() => {
-                    self.read(name, epoch, "time").await?.trim().parse().unwrap_or(0)
-                }
+                0 if !rec.state.is_final() => self
+                    .read(name, epoch, "time")
+                    .await
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .unwrap_or(0),
                 t => t,
             };
             let stale = now.saturating_sub(data_time) > feed.max_data_age;
@@ -359,6 +376,11 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                     }
                     let proven =
                         self.proven(name, epoch, rec.proof_hash.as_deref().unwrap_or("")).await?;
+                    // Proving may have taken a while: renew the lease right before signing, so that
+                    // no other keeper can have taken the wallet over since.
+                    if !self.renew(lease).await? {
+                        return Ok(Outcome::NotLeader);
+                    }
                     let min_nonce =
                         self.store.last_nonce().await.map_err(store_err)?.map_or(0, |n| n + 1);
                     let signed = match self.chain.sign(&proven, min_nonce).await {
@@ -449,6 +471,7 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                 let c = Changes {
                                     tx_hash: Some(bumped.tx_hash.clone()),
                                     artifacts: vec![Self::signed_artifact(&bumped)],
+                                    if_tx_hash: Some(signed.tx_hash.clone()),
                                     ..Changes::default()
                                 };
                                 self.mv(
@@ -576,18 +599,24 @@ mod tests {
         }
     }
 
-    /// Data at block 10·epoch, time 1000·epoch; the prover fails `failures` times first.
+    /// Data at block 10·epoch, time 1000·epoch; the prover fails `failures` times first, and
+    /// proofs of the feed `weth` take `slow_ms`.
     #[derive(Default)]
     struct FakePipeline {
         failures: AtomicU32,
         proofs: AtomicU32,
+        slow_ms: std::sync::atomic::AtomicU64,
     }
 
     impl Pipeline for FakePipeline {
         async fn data_block(&self, _: &str, epoch: u64) -> Result<(u64, u64), Error> {
             Ok((10 * epoch, 1_000 * epoch))
         }
-        async fn prove(&self, _: &str, epoch: u64, _: u64) -> Result<Proven, Error> {
+        async fn prove(&self, feed: &str, epoch: u64, _: u64) -> Result<Proven, Error> {
+            let slow = self.slow_ms.load(Ordering::SeqCst);
+            if feed == FEED && slow > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(slow)).await;
+            }
             if self.failures.load(Ordering::SeqCst) > 0 {
                 self.failures.fetch_sub(1, Ordering::SeqCst);
                 return Err(Error::Timeout { method: "prove".into(), seconds: 1 });
@@ -825,6 +854,46 @@ mod tests {
         let Outcome::Skipped(why) = r.step(&spec(), 2, 1_501).await.unwrap() else {
             panic!("expected a skip")
         };
-        assert!(why.contains("501 s old"), "{why}");
+        assert!(why.contains("block 20 is 501 s old"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_keeper_whose_lease_ran_out_while_it_proved_does_not_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        pipeline.slow_ms.store(2_600, Ordering::SeqCst);
+        let a = runner(dir.path(), &chain, &pipeline, "a").with_lease("wallet", 1);
+        let b = runner(dir.path(), &chain, &pipeline, "b").with_lease("wallet", 60);
+        let (weth, other) = (spec(), FeedSpec { name: "wbtc".into(), max_data_age: 500 });
+        let (outcome_a, outcome_b) = tokio::join!(a.step(&weth, 1, 1_100), async {
+            // While a proves, its one-second lease runs out and b takes the wallet.
+            tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+            b.step(&other, 1, 1_100).await
+        });
+        assert_eq!(outcome_b.unwrap(), Outcome::Waiting, "b signed and sent");
+        assert_eq!(outcome_a.unwrap(), Outcome::NotLeader, "a stopped before signing");
+        let rec = a.store.get(FEED, 1).await.unwrap().unwrap();
+        assert_eq!((rec.state, rec.nonce), (EpochState::Proven, None), "a's proof kept, unsent");
+        assert_eq!(chain.s.lock().unwrap().pool.len(), 1, "one transaction in the pool");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_lost_for_good_leaves_no_nonce_gap_for_the_next_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, pipeline) = (FakeChain::default(), FakePipeline::default());
+        chain.s.lock().unwrap().lose_broadcasts = u32::MAX;
+        let r = runner(dir.path(), &chain, &pipeline, "a");
+        assert_eq!(r.step(&spec(), 1, 1_100).await.unwrap(), Outcome::Waiting);
+        let Outcome::Skipped(why) = r.step(&spec(), 1, 1_501).await.unwrap() else {
+            panic!("expected a skip")
+        };
+        assert!(why.contains("lost"), "{why}");
+        // Nonce 0 was never used on chain: the next epoch must take it, or it is never mined.
+        chain.s.lock().unwrap().lose_broadcasts = 0;
+        assert_eq!(r.step(&spec(), 2, 2_100).await.unwrap(), Outcome::Waiting);
+        chain.mine(2);
+        assert_eq!(r.step(&spec(), 2, 2_100).await.unwrap(), Outcome::Confirmed { block: Some(1) });
+        let s = chain.s.lock().unwrap();
+        assert_eq!((s.applied.clone(), s.next_nonce), (vec![2], 1));
     }
 }

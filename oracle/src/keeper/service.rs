@@ -393,11 +393,13 @@ async fn start(
         cfg.store.clone()
     };
     let store = Arc::new(Ledger::open(&ledger).await.map_err(ledger_err)?);
-    info!(ledger = %store.describe(), "ledger open");
-    let holder = cfg.service.id.clone().unwrap_or_else(|| {
-        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-        format!("{}-{}", host.trim(), std::process::id())
+    // `[keeper] id` (default: the host name) and this process: two processes never share a
+    // holder name, even with the same id, so they can never both hold the lease.
+    let id = cfg.service.id.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim().to_string()
     });
+    let holder = format!("{id}/{}-{:08x}", std::process::id(), unix_nanos() as u32);
+    info!(ledger = %store.describe(), %holder, "ledger open");
     let artifacts = if opts.dry_run { work.join("dry-run") } else { work.join("artifacts") };
     let runner = Runner::new(
         store,
@@ -425,6 +427,10 @@ struct Health {
     started: AtomicBool,
     /// The ledger did not answer on the last pass.
     ledger_down: AtomicBool,
+}
+
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 fn unix_now() -> u64 {
@@ -612,6 +618,10 @@ pub async fn run(
         }
     }
     let _ = sched.shutdown().await;
+    // Hand the lease over at once rather than after `lease_seconds`.
+    if let Err(e) = s.runner.release().await {
+        warn!("lease not released: {e}");
+    }
     info!("keeper stopped");
     Ok(())
 }
@@ -725,22 +735,39 @@ async fn drive(
                 epochs.remove(e);
             }
         }
-        for epoch in epochs {
+        let list: Vec<u64> = epochs.into_iter().collect();
+        // A ledger that stops answering mid-pass: this epoch and the rest stay due.
+        macro_rules! or_keep {
+            ($k:expr, $call:expr) => {
+                match $call {
+                    Ok(v) => v,
+                    Err(e) => {
+                        due.entry(name.to_string()).or_default().extend(&list[$k..]);
+                        return Err(ledger_err(e));
+                    }
+                }
+            };
+        }
+        for (k, &epoch) in list.iter().enumerate() {
             if !backoff.ready(name, epoch) {
-                if store.get(name, epoch).await.map_err(ledger_err)?.is_none() {
+                if or_keep!(k, store.get(name, epoch).await).is_none() {
                     due.entry(name.to_string()).or_default().insert(epoch);
                 }
                 continue;
             }
-            let before = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
+            let before = or_keep!(k, store.get(name, epoch).await).map(|r| r.state);
             let outcome = match s.runner.step(spec, epoch, now).await {
                 Ok(o) => o,
                 Err(e) => {
                     error!(market = name, epoch, "step failed: {e}");
+                    if before.is_none() {
+                        // Not planned (the ledger or the chain failed first): keep the tick.
+                        due.entry(name.to_string()).or_default().insert(epoch);
+                    }
                     continue;
                 }
             };
-            let after = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
+            let after = or_keep!(k, store.get(name, epoch).await).map(|r| r.state);
             count(metrics, name, before, after);
             if !matches!(outcome, Outcome::Retry(_)) {
                 backoff.done(name, epoch);

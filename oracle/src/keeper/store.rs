@@ -139,6 +139,24 @@ pub enum StoreError {
     },
 }
 
+/// The [`StoreError::Conflict`] of a move that found the epoch as `found` (state, transaction).
+pub(crate) fn conflict(
+    feed: &str,
+    epoch: u64,
+    from: EpochState,
+    changes: &Changes,
+    found: Option<(String, Option<String>)>,
+) -> StoreError {
+    let found = match found {
+        None => "missing".into(),
+        Some((state, tx)) if state == from.as_str() && changes.if_tx_hash.is_some() => {
+            format!("{state} with transaction {}", tx.unwrap_or_default())
+        }
+        Some((state, _)) => state,
+    };
+    StoreError::Conflict { feed: feed.to_string(), epoch, expected: from.as_str(), found }
+}
+
 /// Result alias of the ledger.
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
@@ -157,6 +175,9 @@ pub struct Changes {
     pub reason: Option<String>,
     /// Artifacts stored with the move, `(kind, body)`, replacing those of the same kind.
     pub artifacts: Vec<(String, String)>,
+    /// A condition, not a change: the move happens only while this is the recorded transaction
+    /// (a replacement replaces the transaction its keeper saw, not one another keeper sent since).
+    pub if_tx_hash: Option<String>,
 }
 
 /// Who holds a lease.
@@ -177,9 +198,8 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-/// A new ledger.
-const CREATE_V2: &str = "BEGIN;
-    CREATE TABLE IF NOT EXISTS epochs (
+/// A new ledger (run in the open's transaction).
+const CREATE_V2: &str = "CREATE TABLE IF NOT EXISTS epochs (
         feed TEXT NOT NULL,
         epoch INTEGER NOT NULL,
         state TEXT NOT NULL,
@@ -206,13 +226,13 @@ const CREATE_V2: &str = "BEGIN;
         body TEXT NOT NULL,
         PRIMARY KEY (feed, epoch, kind)
     );
-    PRAGMA user_version = 2;
-    COMMIT;";
+    CREATE UNIQUE INDEX IF NOT EXISTS epochs_nonce ON epochs (nonce)
+        WHERE nonce IS NOT NULL AND state <> 'skipped';
+    PRAGMA user_version = 2;";
 
-/// Version 1 to 2, in one transaction: epochs in flight keep their files in the work directory,
+/// Version 1 to 2 (in the open's transaction): epochs in flight keep their files in the work directory,
 /// where [`super::runner::Runner`] still finds them.
-const MIGRATE_V1_V2: &str = "BEGIN IMMEDIATE;
-    ALTER TABLE epochs ADD COLUMN data_time INTEGER NOT NULL DEFAULT 0;
+const MIGRATE_V1_V2: &str = "ALTER TABLE epochs ADD COLUMN data_time INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE artifacts (
         feed TEXT NOT NULL,
         epoch INTEGER NOT NULL,
@@ -220,8 +240,9 @@ const MIGRATE_V1_V2: &str = "BEGIN IMMEDIATE;
         body TEXT NOT NULL,
         PRIMARY KEY (feed, epoch, kind)
     );
-    PRAGMA user_version = 2;
-    COMMIT;";
+    CREATE UNIQUE INDEX epochs_nonce ON epochs (nonce)
+        WHERE nonce IS NOT NULL AND state <> 'skipped';
+    PRAGMA user_version = 2;";
 
 const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
     attempts, reason, updated_at, data_time";
@@ -242,20 +263,28 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         }
-        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        let mut conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| err(e.to_string()))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
             .map_err(|e| err(format!("not an SQLite database ({e})")))?;
         conn.pragma_update(None, "journal_mode", "wal").map_err(|e| err(e.to_string()))?;
+        // The version is read again under the write lock: of two keepers opening a version-1
+        // file together, one migrates and the other finds version 2.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| err(e.to_string()))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| err(e.to_string()))?;
         match version {
-            0 => conn.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
-            1 => conn.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
+            0 => tx.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
+            1 => tx.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(err(format!("schema version {v}; this keeper knows {SCHEMA_VERSION}")));
             }
         }
+        tx.commit().map_err(|e| err(e.to_string()))?;
         Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
@@ -332,7 +361,8 @@ impl Store {
                  mined_block = COALESCE(?8, mined_block),
                  reason = COALESCE(?9, reason),
                  updated_at = ?10
-             WHERE feed = ?1 AND epoch = ?2 AND state = ?3",
+             WHERE feed = ?1 AND epoch = ?2 AND state = ?3
+                 AND (?11 IS NULL OR tx_hash IS ?11)",
             params![
                 feed,
                 i(epoch),
@@ -343,23 +373,19 @@ impl Store {
                 changes.nonce.map(i),
                 changes.mined_block.map(i),
                 changes.reason,
-                i(now())
+                i(now()),
+                changes.if_tx_hash
             ],
         )?;
         if n != 1 {
-            let found: Option<String> = tx
+            let found: Option<(String, Option<String>)> = tx
                 .query_row(
-                    "SELECT state FROM epochs WHERE feed = ?1 AND epoch = ?2",
+                    "SELECT state, tx_hash FROM epochs WHERE feed = ?1 AND epoch = ?2",
                     params![feed, i(epoch)],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            return Err(StoreError::Conflict {
-                feed: feed.to_string(),
-                epoch,
-                expected: from.as_str(),
-                found: found.unwrap_or_else(|| "missing".into()),
-            });
+            return Err(conflict(feed, epoch, from, changes, found));
         }
         for (kind, body) in &changes.artifacts {
             tx.execute(
@@ -434,11 +460,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The highest nonce this ledger has used for a submission, if any (a restarted keeper
-    /// continues from `max(this + 1, the chain's pending nonce)`).
+    /// The highest nonce this ledger has used for a submission that was not given up, if any (a
+    /// restarted keeper continues from `max(this + 1, the chain's pending nonce)`). A skipped
+    /// epoch's nonce does not count: its transaction was lost or mined (reverted), and in both
+    /// cases the chain's pending nonce says what is free; counting it would leave a gap that no
+    /// later transaction could be mined past.
     pub fn last_nonce(&self) -> StoreResult<Option<u64>> {
-        let v: Option<i64> =
-            self.conn().query_row("SELECT MAX(nonce) FROM epochs", [], |r| r.get(0))?;
+        let v: Option<i64> = self.conn().query_row(
+            "SELECT MAX(nonce) FROM epochs WHERE state <> 'skipped'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(v.and_then(|n| u64::try_from(n).ok()))
     }
 }
