@@ -207,16 +207,26 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
     /// An artifact of the epoch: from the ledger, or (for an epoch an older keeper left in flight)
     /// from its file in the work directory.
     async fn read(&self, feed: &str, epoch: u64, kind: &str) -> Result<String, Error> {
-        if let Some(body) = self.store.artifact(feed, epoch, kind).await.map_err(store_err)? {
-            return Ok(body);
-        }
-        let path = self.dir.join(feed).join(format!("{epoch:012}.{kind}"));
-        std::fs::read_to_string(&path).map_err(|e| {
+        self.read_opt(feed, epoch, kind).await?.ok_or_else(|| {
             Error::Keeper(format!(
-                "{kind} of {feed}/{epoch} is neither in the ledger nor at {}: {e}",
-                path.display()
+                "{kind} of {feed}/{epoch} is neither in the ledger nor in {}",
+                self.dir.join(feed).display()
             ))
         })
+    }
+
+    /// [`Self::read`], with `None` when neither the ledger nor the work directory has it (a
+    /// ledger that fails is an error, never `None`).
+    async fn read_opt(&self, feed: &str, epoch: u64, kind: &str) -> Result<Option<String>, Error> {
+        if let Some(body) = self.store.artifact(feed, epoch, kind).await.map_err(store_err)? {
+            return Ok(Some(body));
+        }
+        let path = self.dir.join(feed).join(format!("{epoch:012}.{kind}"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path)(e)),
+        }
     }
 
     async fn proven(&self, feed: &str, epoch: u64, proof_hash: &str) -> Result<Proven, Error> {
@@ -311,9 +321,8 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             // treated as stale (its time 0), so it is skipped, never sent blind.
             let data_time = match rec.data_time {
                 0 if !rec.state.is_final() => self
-                    .read(name, epoch, "time")
-                    .await
-                    .ok()
+                    .read_opt(name, epoch, "time")
+                    .await?
                     .and_then(|t| t.trim().parse().ok())
                     .unwrap_or(0),
                 t => t,
@@ -322,6 +331,19 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             match rec.state {
                 EpochState::Confirmed => return Ok(Outcome::Confirmed { block: rec.mined_block }),
                 EpochState::Skipped => return Ok(Outcome::Skipped(rec.reason.unwrap_or_default())),
+                EpochState::Pending | EpochState::Proven if stale && data_time == 0 => {
+                    return self
+                        .skip(
+                            name,
+                            epoch,
+                            &format!(
+                                "the time of the data of block {} is not known: it cannot be shown \
+                                 fresh",
+                                rec.data_block
+                            ),
+                        )
+                        .await;
+                }
                 EpochState::Pending | EpochState::Proven if stale => {
                     let age = now.saturating_sub(data_time);
                     return self
@@ -471,7 +493,9 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
                                 let c = Changes {
                                     tx_hash: Some(bumped.tx_hash.clone()),
                                     artifacts: vec![Self::signed_artifact(&bumped)],
-                                    if_tx_hash: Some(signed.tx_hash.clone()),
+                                    // The ledger's own record, whatever the file of an older
+                                    // keeper says.
+                                    if_tx_hash: rec.tx_hash.clone(),
                                     ..Changes::default()
                                 };
                                 self.mv(
@@ -855,6 +879,13 @@ mod tests {
             panic!("expected a skip")
         };
         assert!(why.contains("block 20 is 501 s old"), "{why}");
+        // An epoch whose data time is nowhere is skipped, not sent.
+        store.plan(FEED, 3, 30, 0).unwrap();
+        let Outcome::Skipped(why) = r.step(&spec(), 3, 1_501).await.unwrap() else {
+            panic!("expected a skip")
+        };
+        assert!(why.contains("data of block 30 is not known"), "{why}");
+        assert_eq!(chain.s.lock().unwrap().applied, vec![1]);
     }
 
     #[tokio::test]

@@ -723,14 +723,22 @@ async fn drive(
             epochs.insert(rec.epoch);
         }
         for e in &epochs {
-            if store.get(name, *e).await.map_err(ledger_err)?.is_none() {
-                unsent.push(*e);
+            match store.get(name, *e).await {
+                Ok(None) => unsent.push(*e),
+                Ok(Some(_)) => {}
+                Err(err) => {
+                    due.insert(name.to_string(), epochs);
+                    return Err(ledger_err(err));
+                }
             }
         }
         // Only the newest unsent epoch is worth proving.
         if let Some(&newest) = unsent.iter().max() {
             for e in unsent.iter().filter(|e| **e < newest) {
-                record_skip_any(store, name, *e, newest).await?;
+                if let Err(err) = record_skip_any(store, name, *e, newest).await {
+                    due.insert(name.to_string(), epochs);
+                    return Err(err);
+                }
                 metrics.epoch(name, "skipped");
                 epochs.remove(e);
             }

@@ -226,9 +226,11 @@ const CREATE_V2: &str = "CREATE TABLE IF NOT EXISTS epochs (
         body TEXT NOT NULL,
         PRIMARY KEY (feed, epoch, kind)
     );
-    CREATE UNIQUE INDEX IF NOT EXISTS epochs_nonce ON epochs (nonce)
-        WHERE nonce IS NOT NULL AND state <> 'skipped';
     PRAGMA user_version = 2;";
+
+/// One live epoch per nonce (see [`Store::last_nonce`]).
+const NONCE_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS epochs_nonce ON epochs (nonce)
+    WHERE nonce IS NOT NULL AND state <> 'skipped';";
 
 /// Version 1 to 2 (in the open's transaction): epochs in flight keep their files in the work directory,
 /// where [`super::runner::Runner`] still finds them.
@@ -240,8 +242,6 @@ const MIGRATE_V1_V2: &str = "ALTER TABLE epochs ADD COLUMN data_time INTEGER NOT
         body TEXT NOT NULL,
         PRIMARY KEY (feed, epoch, kind)
     );
-    CREATE UNIQUE INDEX epochs_nonce ON epochs (nonce)
-        WHERE nonce IS NOT NULL AND state <> 'skipped';
     PRAGMA user_version = 2;";
 
 const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
@@ -277,9 +277,14 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| err(e.to_string()))?;
         match version {
-            0 => tx.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
-            1 => tx.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
-            SCHEMA_VERSION => {}
+            0 => tx
+                .execute_batch(&format!("{CREATE_V2}\n{NONCE_INDEX}"))
+                .map_err(|e| err(e.to_string()))?,
+            1 => tx
+                .execute_batch(&format!("{MIGRATE_V1_V2}\n{NONCE_INDEX}"))
+                .map_err(|e| err(e.to_string()))?,
+            // The nonce index came within version 2: a file of that version may lack it.
+            SCHEMA_VERSION => tx.execute_batch(NONCE_INDEX).map_err(|e| err(e.to_string()))?,
             v => {
                 return Err(err(format!("schema version {v}; this keeper knows {SCHEMA_VERSION}")));
             }
@@ -643,6 +648,23 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
         drop(s);
         Store::open(&path).unwrap(); // and opens again as version 2
+    }
+
+    #[test]
+    fn a_version_2_file_without_the_nonce_index_gets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.sqlite");
+        Connection::open(&path).unwrap().execute_batch(CREATE_V2).unwrap();
+        let s = Store::open(&path).unwrap();
+        let n: i64 = s
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'epochs_nonce'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]
