@@ -244,6 +244,20 @@ const MIGRATE_V1_V2: &str = "ALTER TABLE epochs ADD COLUMN data_time INTEGER NOT
     );
     PRAGMA user_version = 2;";
 
+/// Live epochs that share a nonce, which [`NONCE_INDEX`] forbids (possible only in a ledger
+/// written before it): `nonce N: feed/epoch, feed/epoch`.
+fn shared_nonces(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = tx.prepare(
+        "SELECT nonce, group_concat(feed || '/' || epoch, ', ') FROM epochs
+         WHERE nonce IS NOT NULL AND state <> 'skipped'
+         GROUP BY nonce HAVING COUNT(*) > 1 ORDER BY nonce",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!("nonce {}: {}", r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    rows.collect()
+}
+
 const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
     attempts, reason, updated_at, data_time";
 
@@ -277,18 +291,24 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| err(e.to_string()))?;
         match version {
-            0 => tx
-                .execute_batch(&format!("{CREATE_V2}\n{NONCE_INDEX}"))
-                .map_err(|e| err(e.to_string()))?,
-            1 => tx
-                .execute_batch(&format!("{MIGRATE_V1_V2}\n{NONCE_INDEX}"))
-                .map_err(|e| err(e.to_string()))?,
+            0 => tx.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
+            1 => tx.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
             // The nonce index came within version 2: a file of that version may lack it.
-            SCHEMA_VERSION => tx.execute_batch(NONCE_INDEX).map_err(|e| err(e.to_string()))?,
+            SCHEMA_VERSION => {}
             v => {
                 return Err(err(format!("schema version {v}; this keeper knows {SCHEMA_VERSION}")));
             }
         }
+        let shared = shared_nonces(&tx).map_err(|e| err(e.to_string()))?;
+        if !shared.is_empty() {
+            // Dropping `tx` rolls the migration back: the file stays as it was.
+            return Err(err(format!(
+                "epochs in flight or confirmed share a nonce ({}); at most one of each can be on \
+                 chain: mark the others skipped, then start again",
+                shared.join("; ")
+            )));
+        }
+        tx.execute_batch(NONCE_INDEX).map_err(|e| err(e.to_string()))?;
         tx.commit().map_err(|e| err(e.to_string()))?;
         Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
@@ -665,6 +685,38 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_version_1_ledger_whose_live_epochs_share_a_nonce_is_refused_by_name_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keeper.sqlite");
+        let v1 = Connection::open(&path).unwrap();
+        v1.execute_batch(
+            "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL,
+                 data_block INTEGER NOT NULL, proof_hash TEXT, tx_hash TEXT, nonce INTEGER,
+                 mined_block INTEGER, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
+                 updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
+             CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL);
+             INSERT INTO epochs VALUES ('weth', 4, 'confirmed', 40, NULL, '0xa', 9, 41, 0, NULL, 5);
+             INSERT INTO epochs VALUES ('weth', 5, 'submitted', 50, NULL, '0xb', 9, NULL, 0, NULL, 6);
+             INSERT INTO epochs VALUES ('weth', 6, 'skipped', 60, NULL, '0xc', 9, NULL, 0, NULL, 7);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(v1);
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("nonce 9: ") && err.contains("keeper.sqlite"), "{err}");
+        assert!(
+            err.contains("weth/4") && err.contains("weth/5") && !err.contains("weth/6"),
+            "{err}"
+        );
+        let v: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1, "the migration was rolled back");
     }
 
     #[test]
