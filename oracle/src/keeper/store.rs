@@ -639,25 +639,33 @@ mod tests {
         assert_eq!(b.artifact("weth", 1, "tx").unwrap().as_deref(), Some("0x2"));
     }
 
+    /// A ledger as a version-1 keeper wrote it, with `rows` inserted.
+    fn write_v1(path: &Path, rows: &str) {
+        Connection::open(path)
+            .unwrap()
+            .execute_batch(&format!(
+                "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL,
+                     state TEXT NOT NULL, data_block INTEGER NOT NULL, proof_hash TEXT,
+                     tx_hash TEXT, nonce INTEGER, mined_block INTEGER,
+                     attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
+                     updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
+                 CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
+                     expires_at INTEGER NOT NULL);
+                 {rows}
+                 PRAGMA user_version = 1;"
+            ))
+            .unwrap();
+    }
+
     #[test]
     fn a_version_1_ledger_is_migrated_with_its_epochs_and_leases() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keeper.sqlite");
-        let v1 = Connection::open(&path).unwrap();
-        v1.execute_batch(
-            "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL,
-                 data_block INTEGER NOT NULL, proof_hash TEXT, tx_hash TEXT, nonce INTEGER,
-                 mined_block INTEGER, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
-                 updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
-             CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
-                 expires_at INTEGER NOT NULL);
-             INSERT INTO epochs VALUES ('weth', 4, 'submitted', 40, '0xp', '0xt', 9, NULL, 1,
-                 NULL, 5);
-             INSERT INTO leases VALUES ('wallet:0x1', 'host-a', 99);
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-        drop(v1);
+        write_v1(
+            &path,
+            "INSERT INTO epochs VALUES ('weth', 4, 'submitted', 40, '0xp', '0xt', 9, NULL, 1, NULL, 5);
+             INSERT INTO leases VALUES ('wallet:0x1', 'host-a', 99);",
+        );
         let s = Store::open(&path).unwrap();
         let e = s.get("weth", 4).unwrap().unwrap();
         assert_eq!((e.state, e.data_block, e.data_time, e.nonce), (Submitted, 40, 0, Some(9)));
@@ -691,21 +699,12 @@ mod tests {
     fn a_version_1_ledger_whose_live_epochs_share_a_nonce_is_refused_by_name_and_left_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keeper.sqlite");
-        let v1 = Connection::open(&path).unwrap();
-        v1.execute_batch(
-            "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL,
-                 data_block INTEGER NOT NULL, proof_hash TEXT, tx_hash TEXT, nonce INTEGER,
-                 mined_block INTEGER, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
-                 updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
-             CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
-                 expires_at INTEGER NOT NULL);
-             INSERT INTO epochs VALUES ('weth', 4, 'confirmed', 40, NULL, '0xa', 9, 41, 0, NULL, 5);
+        write_v1(
+            &path,
+            "INSERT INTO epochs VALUES ('weth', 4, 'confirmed', 40, NULL, '0xa', 9, 41, 0, NULL, 5);
              INSERT INTO epochs VALUES ('weth', 5, 'submitted', 50, NULL, '0xb', 9, NULL, 0, NULL, 6);
-             INSERT INTO epochs VALUES ('weth', 6, 'skipped', 60, NULL, '0xc', 9, NULL, 0, NULL, 7);
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-        drop(v1);
+             INSERT INTO epochs VALUES ('weth', 6, 'skipped', 60, NULL, '0xc', 9, NULL, 0, NULL, 7);",
+        );
         let err = Store::open(&path).unwrap_err().to_string();
         assert!(err.contains("nonce 9: ") && err.contains("keeper.sqlite"), "{err}");
         assert!(
