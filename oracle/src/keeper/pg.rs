@@ -36,7 +36,8 @@ use tokio_postgres::{Client, Config, NoTls, Row, config::Host};
 use super::{
     config::Secret,
     store::{
-        Changes, EpochRecord, EpochState, Lease, SCHEMA_VERSION, StoreError, StoreResult, conflict,
+        COLUMNS, Changes, EpochRecord, EpochState, Lease, SCHEMA_VERSION, StoreError, StoreResult,
+        conflict, i, u,
     },
 };
 
@@ -49,9 +50,6 @@ const NOW: &str = "floor(extract(epoch FROM clock_timestamp()))::BIGINT";
 /// Serialises schema creation between keepers starting together.
 const SCHEMA_LOCK: i64 = 0x7a6b_7269_736b_0001;
 
-const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
-    attempts, reason, updated_at, data_time";
-
 /// The ledger on a PostgreSQL server.
 pub struct PgStore {
     config: Config,
@@ -63,14 +61,6 @@ impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
     }
-}
-
-fn i(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn u(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or_default()
 }
 
 /// `user@host:port/dbname` of a connection URL, without the password: what logs may show.

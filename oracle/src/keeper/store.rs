@@ -198,8 +198,9 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-/// A new ledger (run in the open's transaction).
-const CREATE_V2: &str = "CREATE TABLE IF NOT EXISTS epochs (
+/// The ledger of version 1; a new ledger is created as this, then migrated (run in the open's
+/// transaction).
+const CREATE_V1: &str = "CREATE TABLE IF NOT EXISTS epochs (
         feed TEXT NOT NULL,
         epoch INTEGER NOT NULL,
         state TEXT NOT NULL,
@@ -211,7 +212,6 @@ const CREATE_V2: &str = "CREATE TABLE IF NOT EXISTS epochs (
         attempts INTEGER NOT NULL DEFAULT 0,
         reason TEXT,
         updated_at INTEGER NOT NULL,
-        data_time INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (feed, epoch)
     );
     CREATE TABLE IF NOT EXISTS leases (
@@ -219,14 +219,7 @@ const CREATE_V2: &str = "CREATE TABLE IF NOT EXISTS epochs (
         holder TEXT NOT NULL,
         expires_at INTEGER NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS artifacts (
-        feed TEXT NOT NULL,
-        epoch INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        body TEXT NOT NULL,
-        PRIMARY KEY (feed, epoch, kind)
-    );
-    PRAGMA user_version = 2;";
+    PRAGMA user_version = 1;";
 
 /// One live epoch per nonce (see [`Store::last_nonce`]).
 const NONCE_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS epochs_nonce ON epochs (nonce)
@@ -258,15 +251,23 @@ fn shared_nonces(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Vec<String>
     rows.collect()
 }
 
-const COLUMNS: &str = "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
+/// The columns [`row`] reads (both backends).
+pub(crate) const COLUMNS: &str =
+    "feed, epoch, state, data_block, proof_hash, tx_hash, nonce, mined_block,
     attempts, reason, updated_at, data_time";
 
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn i(v: u64) -> i64 {
+/// A `u64` as the databases store it.
+pub(crate) fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A stored integer back as a `u64` (never negative in a ledger the keeper wrote).
+pub(crate) fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or_default()
 }
 
 impl Store {
@@ -291,7 +292,9 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| err(e.to_string()))?;
         match version {
-            0 => tx.execute_batch(CREATE_V2).map_err(|e| err(e.to_string()))?,
+            0 => tx
+                .execute_batch(&format!("{CREATE_V1}\n{MIGRATE_V1_V2}"))
+                .map_err(|e| err(e.to_string()))?,
             1 => tx.execute_batch(MIGRATE_V1_V2).map_err(|e| err(e.to_string()))?,
             // The nonce index came within version 2: a file of that version may lack it.
             SCHEMA_VERSION => {}
@@ -358,11 +361,6 @@ impl Store {
         ))?;
         let rows = stmt.query_map(params![feed], row)?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Epochs of `feed` that are not final: what a restarted keeper must finish first.
-    pub fn unfinished(&self, feed: &str) -> StoreResult<Vec<EpochRecord>> {
-        Ok(self.epochs(Some(feed))?.into_iter().filter(|e| !e.state.is_final()).collect())
     }
 
     /// Moves an epoch from `from` to `to`, setting `changes` (its artifacts in the same
@@ -476,11 +474,7 @@ impl Store {
         let mut stmt =
             conn.prepare_cached("SELECT feed, holder, expires_at FROM leases ORDER BY feed")?;
         let rows = stmt.query_map([], |r| {
-            Ok(Lease {
-                key: r.get(0)?,
-                holder: r.get(1)?,
-                expires_at: u64::try_from(r.get::<_, i64>(2)?).unwrap_or_default(),
-            })
+            Ok(Lease { key: r.get(0)?, holder: r.get(1)?, expires_at: u(r.get(2)?) })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -502,7 +496,6 @@ impl Store {
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpochRecord> {
     let state: String = r.get(2)?;
-    let u = |v: i64| u64::try_from(v).unwrap_or_default();
     Ok(EpochRecord {
         feed: r.get(0)?,
         epoch: u(r.get(1)?),
@@ -548,7 +541,8 @@ mod tests {
         drop(s);
         // A restart: the submitted epoch is still there, unfinished, with its nonce.
         let s = Store::open(&dir.path().join("keeper.sqlite")).unwrap();
-        let open = s.unfinished("weth").unwrap();
+        let open: Vec<_> =
+            s.epochs(Some("weth")).unwrap().into_iter().filter(|e| !e.state.is_final()).collect();
         assert_eq!(open.len(), 1);
         let e = &open[0];
         assert_eq!((e.state, e.data_block, e.data_time, e.nonce), (Submitted, 100, 1_700, Some(3)));
@@ -556,7 +550,7 @@ mod tests {
         assert_eq!(s.last_nonce().unwrap(), Some(3));
         let mined = Changes { mined_block: Some(120), ..Changes::default() };
         s.transition("weth", 7, Submitted, Confirmed, &mined).unwrap();
-        assert!(s.unfinished("weth").unwrap().is_empty());
+        assert!(s.epochs(Some("weth")).unwrap().iter().all(|e| e.state.is_final()));
         assert_eq!(s.get("weth", 7).unwrap().unwrap().mined_block, Some(120));
     }
 
@@ -641,20 +635,7 @@ mod tests {
 
     /// A ledger as a version-1 keeper wrote it, with `rows` inserted.
     fn write_v1(path: &Path, rows: &str) {
-        Connection::open(path)
-            .unwrap()
-            .execute_batch(&format!(
-                "CREATE TABLE epochs (feed TEXT NOT NULL, epoch INTEGER NOT NULL,
-                     state TEXT NOT NULL, data_block INTEGER NOT NULL, proof_hash TEXT,
-                     tx_hash TEXT, nonce INTEGER, mined_block INTEGER,
-                     attempts INTEGER NOT NULL DEFAULT 0, reason TEXT,
-                     updated_at INTEGER NOT NULL, PRIMARY KEY (feed, epoch));
-                 CREATE TABLE leases (feed TEXT PRIMARY KEY, holder TEXT NOT NULL,
-                     expires_at INTEGER NOT NULL);
-                 {rows}
-                 PRAGMA user_version = 1;"
-            ))
-            .unwrap();
+        Connection::open(path).unwrap().execute_batch(&format!("{CREATE_V1}\n{rows}")).unwrap();
     }
 
     #[test]
@@ -682,7 +663,8 @@ mod tests {
     fn a_version_2_file_without_the_nonce_index_gets_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keeper.sqlite");
-        Connection::open(&path).unwrap().execute_batch(CREATE_V2).unwrap();
+        let batch = format!("{CREATE_V1}\n{MIGRATE_V1_V2}");
+        Connection::open(&path).unwrap().execute_batch(&batch).unwrap();
         let s = Store::open(&path).unwrap();
         let n: i64 = s
             .conn()
