@@ -221,6 +221,11 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
         if let Some(body) = self.store.artifact(feed, epoch, kind).await.map_err(store_err)? {
             return Ok(Some(body));
         }
+        self.legacy_file(feed, epoch, kind)
+    }
+
+    /// The file an older keeper kept in the work directory, if there is one.
+    fn legacy_file(&self, feed: &str, epoch: u64, kind: &str) -> Result<Option<String>, Error> {
         let path = self.dir.join(feed).join(format!("{epoch:012}.{kind}"));
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
@@ -317,12 +322,12 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             let rec = self.store.get(name, epoch).await.map_err(store_err)?.ok_or_else(|| {
                 Error::Keeper(format!("epoch {epoch} of {name} vanished from the ledger"))
             })?;
-            // An epoch planned by an older keeper has its data time in a file; one without any is
-            // treated as stale (its time 0), so it is skipped, never sent blind.
+            // An epoch planned by an older keeper has its data time in a file (never in the
+            // ledger); one without any is treated as stale (time 0), so it is skipped, never sent
+            // blind.
             let data_time = match rec.data_time {
                 0 if !rec.state.is_final() => self
-                    .read_opt(name, epoch, "time")
-                    .await?
+                    .legacy_file(name, epoch, "time")?
                     .and_then(|t| t.trim().parse().ok())
                     .unwrap_or(0),
                 t => t,
@@ -331,35 +336,22 @@ impl<P: Pipeline, C: Chain> Runner<P, C> {
             match rec.state {
                 EpochState::Confirmed => return Ok(Outcome::Confirmed { block: rec.mined_block }),
                 EpochState::Skipped => return Ok(Outcome::Skipped(rec.reason.unwrap_or_default())),
-                EpochState::Pending | EpochState::Proven if stale && data_time == 0 => {
-                    return self
-                        .skip(
-                            name,
-                            epoch,
-                            &format!(
-                                "the time of the data of block {} is not known: it cannot be shown \
-                                 fresh",
-                                rec.data_block
-                            ),
-                        )
-                        .await;
-                }
                 EpochState::Pending | EpochState::Proven if stale => {
-                    let age = now.saturating_sub(data_time);
-                    return self
-                        .skip(
-                            name,
-                            epoch,
-                            &format!(
-                                "data of block {} is {age} s old, over max_data_age {} s{}",
-                                rec.data_block,
-                                feed.max_data_age,
-                                rec.reason
-                                    .map(|r| format!("; last error: {r}"))
-                                    .unwrap_or_default()
-                            ),
+                    let why = if data_time == 0 {
+                        format!(
+                            "the time of the data of block {} is not known: it cannot be shown fresh",
+                            rec.data_block
                         )
-                        .await;
+                    } else {
+                        format!(
+                            "data of block {} is {} s old, over max_data_age {} s{}",
+                            rec.data_block,
+                            now.saturating_sub(data_time),
+                            feed.max_data_age,
+                            rec.reason.map(|r| format!("; last error: {r}")).unwrap_or_default()
+                        )
+                    };
+                    return self.skip(name, epoch, &why).await;
                 }
                 EpochState::Pending => {
                     let proven = match self.pipeline.prove(name, epoch, rec.data_block).await {
