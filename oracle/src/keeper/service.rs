@@ -706,86 +706,55 @@ async fn drive(
     }
     for (_, spec) in &s.specs {
         let name = spec.name.as_str();
-        let mut epochs: BTreeSet<u64> = due.remove(name).unwrap_or_default();
+        // A tick stays in `due` until the ledger has its epoch: whatever fails in this pass (the
+        // ledger, the chain, the step), it is tried again on the next.
+        let mut epochs: BTreeSet<u64> = due.get(name).cloned().unwrap_or_default();
         let mut unsent = Vec::new();
-        let open = match store.unfinished(name).await {
-            Ok(open) => open,
-            Err(e) => {
-                // Keep the ticks for the next pass.
-                due.insert(name.to_string(), epochs);
-                return Err(ledger_err(e));
-            }
-        };
-        for rec in open {
+        for rec in store.unfinished(name).await.map_err(ledger_err)? {
             if matches!(rec.state, EpochState::Pending | EpochState::Proven) {
                 unsent.push(rec.epoch);
             }
             epochs.insert(rec.epoch);
         }
         for e in &epochs {
-            match store.get(name, *e).await {
-                Ok(None) => unsent.push(*e),
-                Ok(Some(_)) => {}
-                Err(err) => {
-                    due.insert(name.to_string(), epochs);
-                    return Err(ledger_err(err));
-                }
+            if store.get(name, *e).await.map_err(ledger_err)?.is_none() {
+                unsent.push(*e);
             }
         }
         // Only the newest unsent epoch is worth proving.
         if let Some(&newest) = unsent.iter().max() {
             for e in unsent.iter().filter(|e| **e < newest) {
-                if let Err(err) = record_skip_any(store, name, *e, newest).await {
-                    due.insert(name.to_string(), epochs);
-                    return Err(err);
-                }
+                record_skip_any(store, name, *e, newest).await?;
                 metrics.epoch(name, "skipped");
                 epochs.remove(e);
+                forget(due, name, *e);
             }
         }
-        let list: Vec<u64> = epochs.into_iter().collect();
-        // A ledger that stops answering mid-pass: this epoch and the rest stay due.
-        macro_rules! or_keep {
-            ($k:expr, $call:expr) => {
-                match $call {
-                    Ok(v) => v,
-                    Err(e) => {
-                        due.entry(name.to_string()).or_default().extend(&list[$k..]);
-                        return Err(ledger_err(e));
-                    }
-                }
-            };
-        }
-        for (k, &epoch) in list.iter().enumerate() {
+        for epoch in epochs {
             if !backoff.ready(name, epoch) {
-                if or_keep!(k, store.get(name, epoch).await).is_none() {
-                    due.entry(name.to_string()).or_default().insert(epoch);
-                }
                 continue;
             }
-            let before = or_keep!(k, store.get(name, epoch).await).map(|r| r.state);
+            let before = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
             let outcome = match s.runner.step(spec, epoch, now).await {
                 Ok(o) => o,
                 Err(e) => {
                     error!(market = name, epoch, "step failed: {e}");
-                    if before.is_none() {
-                        // Not planned (the ledger or the chain failed first): keep the tick.
-                        due.entry(name.to_string()).or_default().insert(epoch);
-                    }
                     continue;
                 }
             };
-            let after = or_keep!(k, store.get(name, epoch).await).map(|r| r.state);
+            let after = store.get(name, epoch).await.map_err(ledger_err)?.map(|r| r.state);
+            if after.is_some() {
+                forget(due, name, epoch);
+            }
             count(metrics, name, before, after);
             if !matches!(outcome, Outcome::Retry(_)) {
                 backoff.done(name, epoch);
             }
             match &outcome {
                 Outcome::NotLeader => {
-                    // The leader works; keep the ticks in case this keeper takes over.
+                    // The leader works; keep the newest ticks in case this keeper takes over.
                     metrics.set("zkrisk_keeper_leader", &[], 0.0);
                     let keep = due.entry(name.to_string()).or_default();
-                    keep.insert(epoch);
                     while keep.len() > 8 {
                         keep.pop_first();
                     }
@@ -795,10 +764,6 @@ async fn drive(
                     metrics.add("zkrisk_keeper_step_errors_total", &[("feed", name)], 1.0);
                     let wait = backoff.failed(name, epoch);
                     warn!(market = name, epoch, "retrying in {:.1} s: {why}", wait.as_secs_f64());
-                    if before.is_none() {
-                        // Not planned yet (the head was unreachable): keep it due.
-                        due.entry(name.to_string()).or_default().insert(epoch);
-                    }
                 }
                 Outcome::Skipped(why) if before != after => {
                     if why.contains("reverted") {
@@ -820,6 +785,13 @@ async fn drive(
         }
     }
     Ok(())
+}
+
+/// A tick whose epoch is now in the ledger: the ledger drives it from here.
+fn forget(due: &mut BTreeMap<String, BTreeSet<u64>>, feed: &str, epoch: u64) {
+    if let Some(ticks) = due.get_mut(feed) {
+        ticks.remove(&epoch);
+    }
 }
 
 async fn record_skip_any(store: &Ledger, feed: &str, epoch: u64, newest: u64) -> Result<(), Error> {
