@@ -106,9 +106,7 @@ pub(crate) async fn run(root: PathBuf, args: KeeperArgs) -> eyre::Result<()> {
                 return Ok(());
             }
             println!("ledger {}: {} epoch(s)", store.describe(), epochs.len());
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
             // Expiry is the ledger's clock (PostgreSQL: the server's); this host's clock only
             // tells which side of it we are.
             for l in store.leases().await? {

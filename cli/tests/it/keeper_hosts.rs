@@ -16,7 +16,7 @@ use alloy::providers::Provider;
 use crate::{
     pg::{PASSWORD, PgServer},
     root,
-    stack::{self, KEEPER_KEY, Service, free_addr, http_get, until},
+    stack::{self, KEEPER_KEY, Service, free_addr, http_get, raw, until},
 };
 
 const URL_VAR: &str = "ZKRISK_TEST_LEDGER_URL";
@@ -132,7 +132,10 @@ async fn two_keepers_on_two_hosts_share_a_postgres_ledger_and_submit_each_epoch_
     };
     let follower = 1 - leader;
 
-    // Kill the leader while one of its submissions is in flight.
+    // Kill the leader while one of its submissions is in flight. Mining stops first, so that the
+    // submission cannot be confirmed before the kill: whatever moves it afterwards is the other
+    // keeper, working from the ledger.
+    raw(plain, "evm_setIntervalMining", serde_json::json!([0])).await;
     let in_flight = until(300, "a submission in flight", &both, || {
         in_state(&ledger(0), "submitted").first().copied()
     })
@@ -140,6 +143,8 @@ async fn two_keepers_on_two_hosts_share_a_postgres_ledger_and_submit_each_epoch_
     let killed = keepers[leader].take().unwrap();
     let killed_log = killed.log();
     killed.kill();
+    assert!(in_state(&ledger(0), "submitted").contains(&in_flight), "still in flight at the kill");
+    raw(plain, "evm_setIntervalMining", serde_json::json!([1])).await;
     let f = keepers[follower].as_ref().unwrap();
     let e = until(240, "the epoch in flight at the kill to end", &[f], || {
         let l = ledger(follower);
