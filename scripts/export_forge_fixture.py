@@ -2,7 +2,7 @@
 """Turn one model's ezkl artifacts into the fixture the Foundry tests read.
 
 Usage:
-    scripts/export_forge_fixture.py [--logits | --packed] ARTIFACTS_DIR OUT_DIR
+    scripts/export_forge_fixture.py [--logits | --packed | --priced] ARTIFACTS_DIR OUT_DIR
 
 ARTIFACTS_DIR must hold what ezkl wrote for one model:
     proof.json     `hex_proof` (the bytes the EVM verifier takes) and `instances`
@@ -27,6 +27,11 @@ With --packed the circuit packs three logits to an instance (`PackedLogits`): OU
 Halo2VerifierPacked.sol and epoch_proof_packed.json, whose outputScaleBits are the logits' (the
 output scale less the weights' scale) and whose batchSize is three per instance. Only the
 standard library is used: this runs without the ezkl virtualenv.
+
+With --priced the circuit is the price-bound epoch circuit (`PriceThenLogits`): its first output
+is the collateral price it computed its features at and the second the logits. OUT_DIR receives
+Halo2VerifierPriced.sol and epoch_proof_priced.json, whose "price" is instance 0 (decimal) and whose
+"scores" are the logits after it, at the second output's scale.
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ def load_json(path: Path) -> dict:
         raise FixtureError(f"{path} is not JSON: {err}") from err
 
 
-def build_fixture(proof: dict, settings: dict, logits: bool = False, packed: bool = False) -> dict:
+def build_fixture(
+    proof: dict, settings: dict, logits: bool = False, packed: bool = False, priced: bool = False
+) -> dict:
     """The epoch_proof.json document for one proof and its settings."""
     hex_proof = proof.get("hex_proof")
     if not isinstance(hex_proof, str) or not hex_proof.startswith("0x") or len(hex_proof) < 4:
@@ -85,11 +92,21 @@ def build_fixture(proof: dict, settings: dict, logits: bool = False, packed: boo
     scores = [field_from_le_hex(v) for v in instances[0]]
     if not scores:
         raise FixtureError("the proof has no public instances")
+    price = None
+    if priced:
+        if len(scores) < 2:
+            raise FixtureError("a priced proof needs its price and at least one logit")
+        price, scores = scores[0], scores[1:]
 
     scales = settings.get("model_output_scales")
-    if not isinstance(scales, list) or len(scales) != 1 or not isinstance(scales[0], int):
-        raise FixtureError("expected exactly one integer in settings `model_output_scales`")
-    scale_bits = scales[0]
+    outputs = 2 if priced else 1
+    if (
+        not isinstance(scales, list)
+        or len(scales) != outputs
+        or not all(isinstance(v, int) for v in scales)
+    ):
+        raise FixtureError(f"expected exactly {outputs} integers in settings `model_output_scales`")
+    scale_bits = scales[-1]
     if packed:
         # The outputs are Σ q_j 2^(50 j): the logits keep input + param scale.
         scale_bits -= int(settings["run_args"]["param_scale"])
@@ -113,7 +130,9 @@ def build_fixture(proof: dict, settings: dict, logits: bool = False, packed: boo
         "batchSize": len(scores) * (3 if packed else 1),
     }
     if logits:
-        fixture["layout"] = "PackedLogits" if packed else "Logits"
+        fixture["layout"] = "PackedLogits" if packed else "PriceThenLogits" if priced else "Logits"
+    if priced:
+        fixture["price"] = str(price)
     return fixture
 
 
@@ -139,13 +158,17 @@ def with_header(source: bytes, text: str) -> bytes:
 
 def main(argv: list[str]) -> int:
     packed = "--packed" in argv[1:]
-    logits = packed or "--logits" in argv[1:]
-    argv = [a for a in argv if a not in ("--logits", "--packed")]
+    priced = "--priced" in argv[1:]
+    if packed and priced:
+        print("error: --packed and --priced exclude each other", file=sys.stderr)
+        return 2
+    logits = packed or priced or "--logits" in argv[1:]
+    argv = [a for a in argv if a not in ("--logits", "--packed", "--priced")]
     if len(argv) != 3 or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     artifacts, out_dir = Path(argv[1]), Path(argv[2])
-    suffix = "Packed" if packed else "Logits" if logits else ""
+    suffix = "Packed" if packed else "Priced" if priced else "Logits" if logits else ""
     contract = "Halo2Verifier" + suffix
     proof_name = "epoch_proof_" + suffix.lower() + ".json" if suffix else "epoch_proof.json"
     try:
@@ -158,7 +181,7 @@ def main(argv: list[str]) -> int:
             raise FixtureError(f"missing artifact: {verifier_path}") from err
         if b"contract Halo2Verifier" not in source:
             raise FixtureError(f"{verifier_path} does not define `contract Halo2Verifier`")
-        fixture = build_fixture(proof, settings, logits, packed)
+        fixture = build_fixture(proof, settings, logits, packed, priced)
         original = source
         if suffix:
             source = source.replace(b"contract Halo2Verifier ", f"contract {contract} ".encode(), 1)

@@ -180,8 +180,16 @@ fn print_human(r: &DemoReport) {
     println!("  before    {}", p(&r.param.before));
     println!("  after     {}   (proof carried risk {} bps)", p(&r.param.after), r.param.risk_bps);
     println!(
-        "  tampered  rejected: {} (flipped proof byte: {}; bumped score: {})",
-        r.tampered.rejected, r.tampered.proof_flip, r.tampered.score_bump
+        "  price     ETH close {:.2} USD; the proof binds {} (8 decimals), the oracle checks it within 1 %",
+        r.epoch.eth_close_usd, r.epoch.proven_price
+    );
+    println!(
+        "  tampered  rejected: {} (flipped proof byte: {}; bumped score: {}; another price: {}; aggregator moved 2 %: {})",
+        r.tampered.rejected,
+        r.tampered.proof_flip,
+        r.tampered.score_bump,
+        r.tampered.price_bump,
+        r.tampered.price_moved
     );
 }
 

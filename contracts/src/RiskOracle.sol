@@ -44,10 +44,13 @@ interface IAggregatorV3 {
 ///      - Steward: immutable and trusted not to call back (it reads only Aave's data provider).
 ///
 ///      Input binding: the claimed `collateralPrice` is always compared with the aggregator at
-///      submission. For a `ScoresOnly`, `Logits` or `PackedLogits` model (the epoch circuits) the proof says nothing about
-///      that price (the check only stops an update computed at a far-off price); for a `PriceThenScores` model the
-///      oracle passes the price as public instance 0, so the proof binds the inputs to it and the
-///      tolerance check binds it to the chain. Registering such a model is all it takes.
+///      submission. For a `ScoresOnly`, `Logits` or `PackedLogits` model the proof says nothing about that
+///      price (the check only stops an update computed at a far-off price). For a `PriceThenScores` or
+///      `PriceThenLogits` model the oracle passes the claimed price as public instance 0, so the proof
+///      binds the model's inputs to it (the price-bound epoch circuit computes its price-dependent features
+///      from that instance inside the circuit) and the tolerance check binds it to the chain. The models
+///      read no other chain state (no reserve totals), so nothing else is left to bind; per-account
+///      positions stay committed, not bound (see `IRiskOracle`).
 contract RiskOracle is IRiskOracle, Ownable2Step {
     /// @notice The largest output scale accepted; keeps `batchSize << outputScaleBits` tiny.
     uint8 public constant MAX_OUTPUT_SCALE_BITS = 64;
@@ -293,7 +296,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     /// @dev Checks the batch size and that every score is at most 2^outputScaleBits, and returns the
-    ///      scores' sum and its fractional bits. For a `Logits` model the sum is that of the logits'
+    ///      scores' sum and its fractional bits. For a `Logits` or `PriceThenLogits` model the sum is that of the logits'
     ///      probabilities (`Logistic.probabilityUp`, each at most 2^32); for `PackedLogits` the same
     ///      over the three logits of each instance, whose count times three must be the batch. Each term is at most 2^64 and
     ///      there are at most 2^16 of them: no overflow.
@@ -313,7 +316,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
             return (sum, Logistic.PROB_BITS);
         }
         if (n != m.batchSize) revert Errors.BatchSizeMismatch(n, m.batchSize);
-        if (m.layout == InstanceLayout.Logits) {
+        if (m.layout == InstanceLayout.Logits || m.layout == InstanceLayout.PriceThenLogits) {
             for (uint256 i; i < n; ++i) {
                 sum += Logistic.probabilityUp(scores[i], m.outputScaleBits);
             }
@@ -358,12 +361,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     /// @dev Builds the public instances from the update (`ScoresOnly`, `Logits`, `PackedLogits`: the scores;
-    ///      `PriceThenScores`: the claimed price, then the scores) and accepts only a call that succeeds and returns exactly
+    ///      `PriceThenScores`, `PriceThenLogits`: the claimed price, then the scores) and accepts only a call that succeeds and returns exactly
     ///      the ABI encoding of `true`. A revert, `false`, short or odd return data, and an address without
     ///      code all give `InvalidProof`. The call is static: verification cannot change state.
     function _verifyProof(Model memory m, bytes calldata proof, Update calldata update) internal view {
         bytes memory callData;
-        if (m.layout != InstanceLayout.PriceThenScores) {
+        if (m.layout != InstanceLayout.PriceThenScores && m.layout != InstanceLayout.PriceThenLogits) {
             callData = abi.encodeCall(IHalo2Verifier.verifyProof, (proof, update.scores));
         } else {
             uint256 n = update.scores.length;

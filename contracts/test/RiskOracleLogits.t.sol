@@ -5,6 +5,7 @@ import {BaseTest} from "./Base.t.sol";
 import {MockAaveMarket} from "./utils/MockAave.sol";
 import {Halo2VerifierLogits} from "./fixtures/Halo2VerifierLogits.sol";
 import {Halo2VerifierPacked} from "./fixtures/Halo2VerifierPacked.sol";
+import {Halo2VerifierPriced} from "./fixtures/Halo2VerifierPriced.sol";
 
 import {IRiskOracle} from "../src/interfaces/IRiskOracle.sol";
 import {Errors} from "../src/libraries/Errors.sol";
@@ -12,8 +13,8 @@ import {Logistic} from "../src/libraries/Logistic.sol";
 import {RiskRule} from "../src/libraries/RiskRule.sol";
 
 /// @notice A logit circuit with its real verifier and a real proof from test/fixtures
-///         (scripts/export_forge_fixture.py --logits or --packed): the oracle accepts it and every check
-///         of `submit` still holds. Each concrete suite names its fixture, verifier and layout.
+///         (scripts/export_forge_fixture.py --logits, --packed or --priced): the oracle accepts it and every
+///         check of `submit` still holds. Each concrete suite names its fixture, verifier and layout.
 abstract contract LogitFixtureTest is BaseTest {
     uint32 internal constant LOGIT_MODEL = 9;
 
@@ -55,12 +56,13 @@ abstract contract LogitFixtureTest is BaseTest {
     }
 
     /// @dev The update of the logit market for `scores` (the proof's logits), with the rule's parameters
-    ///      for their probabilities.
+    ///      for their probabilities, claiming `_claimedPrice()`.
     function _logitUpdate(uint256[] memory scores, uint64 epoch) internal view returns (IRiskOracle.Update memory u) {
         u = updateFor(fixtureScores, epoch);
         u.market = logitMarket;
         u.modelId = LOGIT_MODEL;
         u.scores = scores;
+        u.collateralPrice = _claimedPrice();
         (u.params.ltv, u.params.liquidationThreshold, u.params.liquidationBonus,) =
             RiskRule.paramsFromSum(_probabilitySum(scores), logitBatch, Logistic.PROB_BITS);
     }
@@ -68,13 +70,28 @@ abstract contract LogitFixtureTest is BaseTest {
     /// @dev The probabilities' sum the oracle computes for these instances.
     function _probabilitySum(uint256[] memory scores) internal view virtual returns (uint256 sum);
 
+    /// @dev The collateral price the fixture's update claims: the aggregator's, unless the proof binds one.
+    function _claimedPrice() internal view virtual returns (uint256) {
+        return PRICE;
+    }
+
+    /// @dev The aggregator's answer in the suite.
+    function _onChainPrice() internal view virtual returns (uint256) {
+        return PRICE;
+    }
+
+    /// @dev The public instances the verifier checks for `scores`: the scores themselves here.
+    function _instances(uint256[] memory scores) internal view virtual returns (uint256[] memory) {
+        return scores;
+    }
+
     function test_verifierIsDeployableOnMainnet() public view {
         assertLt(logitVerifier.code.length, 24_576, "runtime size");
         assertGe(logitBatch, 64, "at least 64 scores");
     }
 
     function test_verifierAcceptsTheFixtureProof() public {
-        assertTrue(Halo2VerifierLogits(logitVerifier).verifyProof(logitProof, logits), "verifyProof");
+        assertTrue(Halo2VerifierLogits(logitVerifier).verifyProof(logitProof, _instances(logits)), "verifyProof");
     }
 
     /// @notice The gas of `submit` with the epoch circuit (recorded in .gas-snapshot): verification,
@@ -121,9 +138,10 @@ abstract contract LogitFixtureTest is BaseTest {
     /// @notice The input-binding check (claimed price against the aggregator) holds for the epoch circuit.
     function test_revertsOnPriceOutsideTolerance() public {
         IRiskOracle.Update memory u = _logitUpdate(logits, 1);
-        u.collateralPrice = PRICE + PRICE * (PRICE_TOLERANCE_BPS + 1) / 10_000;
+        uint256 onChain = _onChainPrice();
+        u.collateralPrice = onChain + onChain * (PRICE_TOLERANCE_BPS + 1) / 10_000;
         _expectSubmitRevert(
-            u, logitProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, u.collateralPrice, PRICE)
+            u, logitProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, u.collateralPrice, onChain)
         );
     }
 
@@ -196,5 +214,109 @@ contract RiskOraclePackedTest is LogitFixtureTest {
 
     function test_threeScoresPerInstance() public view {
         assertEq(uint256(logitBatch), logits.length * 3, "batch = 3 x instances");
+    }
+}
+
+/// @notice The price-bound epoch circuit the demo proves (`CircuitKind::epoch_priced`): the collateral price is
+///         an input of the circuit, which computes the price-dependent features from it, and its public
+///         instance 0; 64 logits follow (`PriceThenLogits`). The oracle passes the claimed price as instance 0,
+///         so the proof holds at that price only, and checks it against the aggregator.
+contract RiskOraclePricedTest is LogitFixtureTest {
+    /// @dev The price the proof was made at (ETH's close on 2023-01-13 with its low 22 bits dropped).
+    uint256 internal provenPrice;
+    /// @dev The aggregator's answer: a little above the proven price, as the claim drops the answer's low bits.
+    uint256 internal answer;
+
+    function setUp() public override {
+        super.setUp();
+        provenPrice = vm.parseJsonUint(vm.readFile(_fixturePath()), ".price");
+        answer = provenPrice + 1_000_000;
+        // Casting is safe: the fixture's price is about 1.45e11.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        priceFeed.setAnswer(int256(answer));
+    }
+
+    function _fixturePath() internal pure override returns (string memory) {
+        return "test/fixtures/epoch_proof_priced.json";
+    }
+
+    function _layout() internal pure override returns (IRiskOracle.InstanceLayout, string memory) {
+        return (IRiskOracle.InstanceLayout.PriceThenLogits, "PriceThenLogits");
+    }
+
+    function _deployVerifier() internal override returns (address) {
+        return address(new Halo2VerifierPriced());
+    }
+
+    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256 sum) {
+        for (uint256 i; i < scores.length; ++i) {
+            sum += Logistic.probabilityUp(scores[i], logitBits);
+        }
+    }
+
+    function _claimedPrice() internal view override returns (uint256) {
+        return provenPrice;
+    }
+
+    function _onChainPrice() internal view override returns (uint256) {
+        return answer;
+    }
+
+    function _instances(uint256[] memory scores) internal view override returns (uint256[] memory instances) {
+        instances = new uint256[](scores.length + 1);
+        instances[0] = provenPrice;
+        for (uint256 i; i < scores.length; ++i) {
+            instances[i + 1] = scores[i];
+        }
+    }
+
+    /// @notice The stored state carries the proven price.
+    function test_storesTheProvenPrice() public {
+        _submit(_logitUpdate(logits, 1), logitProof);
+        assertEq(oracle.marketState(logitMarket).collateralPrice, provenPrice, "collateral price");
+    }
+
+    /// @notice Any other claimed price, even one unit off and well within the tolerance, is not the proof's.
+    function test_revertsOnAnotherPriceWithinTolerance() public {
+        uint256[2] memory others = [provenPrice + 1, provenPrice - provenPrice / 1_000];
+        for (uint256 i; i < others.length; ++i) {
+            IRiskOracle.Update memory u = _logitUpdate(logits, 1);
+            u.collateralPrice = others[i];
+            _expectSubmitRevert(u, logitProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+        }
+    }
+
+    /// @notice Once the aggregator has moved beyond the tolerance, the proof's price is off the chain's and the
+    ///         update is refused, although the proof itself still verifies.
+    function test_revertsWhenTheAggregatorMovedAway() public {
+        uint256 moved = provenPrice * 102 / 100;
+        // Casting is safe: about 1.48e11.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        priceFeed.setAnswer(int256(moved));
+        assertTrue(Halo2VerifierPriced(logitVerifier).verifyProof(logitProof, _instances(logits)), "proof");
+        _expectSubmitRevert(
+            _logitUpdate(logits, 1),
+            logitProof,
+            abi.encodeWithSelector(Errors.PriceMismatch.selector, provenPrice, moved)
+        );
+        // Within the tolerance again (a 0.5 % move): accepted.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        priceFeed.setAnswer(int256(provenPrice * 1005 / 1000));
+        _submit(_logitUpdate(logits, 1), logitProof);
+    }
+
+    /// @notice The price instance is part of what the proof proves: the logits alone do not verify, so a model
+    ///         registered without the price layout could not accept this proof.
+    function test_logitsWithoutThePriceDoNotVerify() public view {
+        assertFalse(_verifies(logits), "logits alone");
+        uint256[] memory shifted = _instances(logits);
+        shifted[0] = provenPrice + (1 << 22);
+        assertFalse(_verifies(shifted), "another price");
+    }
+
+    function _verifies(uint256[] memory instances) internal view returns (bool) {
+        (bool ok, bytes memory ret) =
+            logitVerifier.staticcall(abi.encodeCall(Halo2VerifierPriced.verifyProof, (logitProof, instances)));
+        return ok && ret.length == 32 && abi.decode(ret, (bool));
     }
 }

@@ -187,6 +187,60 @@ pub fn export_logit_packed(
 /// Name of the output of [`export_logit_packed`].
 pub const PACKED_OUTPUT: &str = "packed_logits";
 
+/// Names of the inputs and the first output of [`export_logit_priced`].
+pub const EXPOSURE: &str = "exposure";
+/// The price input of [`export_logit_priced`].
+pub const PRICE: &str = "price";
+/// The price output of [`export_logit_priced`]: its public instance 0.
+pub const PRICE_OUTPUT: &str = "price_instance";
+
+/// Serialises `model`'s logit with the collateral price as an input of the graph, over batches of
+/// exactly `batch` rows: `x = features + exposure · price`, then [`export_logit`]'s `Gemm`.
+///
+/// - `features[batch, F]` holds each feature's part that does not move with the price, and
+///   `exposure[batch, F]` its slope in the price (zero for a feature the price does not enter), so
+///   the graph computes the model's features from the price it is given. Only features that are
+///   affine in the price can be written so (`distance_to_liquidation` of a vault whose collateral is
+///   the priced asset and whose debt is not; a return from an earlier close); the others of a model
+///   proven this way must not depend on the price at all.
+/// - `price[1, 1]` is the price in the circuit's units, and the graph's first output is
+///   `price · price_unit`, the public instance the oracle compares with the chain's price
+///   (`PriceThenLogits`): with `price_unit = 2^(k − param_scale)` and the price `q / 2^input_scale`
+///   for an integer `q`, that instance is the integer `q · 2^k`.
+/// - The second output is the logits, `[batch, 1]`.
+pub fn export_logit_priced(
+    model: &LogisticModel,
+    batch: usize,
+    price_unit: f32,
+) -> Result<Vec<u8>> {
+    if !(price_unit.is_finite() && price_unit > 0.0) {
+        return Err(Error::InvalidParam {
+            name: "price_unit",
+            reason: format!("{price_unit} is not a positive number"),
+        });
+    }
+    let mut proto = ModelProto::decode(&export_logit(model, batch)?[..])
+        .map_err(|e| Error::Onnx(format!("re-reading the logit graph: {e}")))?;
+    let graph = proto.graph.as_mut().expect("export_logit writes a graph");
+    let f = model.n_features() as i64;
+    let b = batch as i64;
+    let gemm = graph.node.pop().expect("export_logit writes one node");
+    graph.node = vec![
+        node("Mul", &[EXPOSURE, PRICE], "priced"),
+        node("Add", &[INPUT, "priced"], "features_at_price"),
+        node("Gemm", &["features_at_price", "weights", "bias"], LOGIT_OUTPUT),
+        node("Mul", &[PRICE, "price_unit"], PRICE_OUTPUT),
+    ];
+    debug_assert_eq!(gemm.op_type, "Gemm");
+    graph.initializer.push(tensor("price_unit", &[1, 1], vec![price_unit]));
+    graph.input =
+        vec![value_info(INPUT, &[b, f]), value_info(EXPOSURE, &[b, f]), value_info(PRICE, &[1, 1])];
+    graph.output = vec![value_info(PRICE_OUTPUT, &[1, 1]), value_info(LOGIT_OUTPUT, &[b, 1])];
+    graph.name = "zkrisk_logit_priced".into();
+    proto.doc_string = format!("{} (the price an input)", proto.doc_string);
+    Ok(proto.encode_to_vec())
+}
+
 /// Serialises an [`MlpModel`] as an ONNX graph over batches of exactly `batch` rows:
 /// `features[batch, F] → Sub(mean) → Mul(1/scale) → Gemm(W₁, b₁) → Relu → Gemm(w₂, b₂) → Sigmoid →
 /// probability[batch, 1]`. A Platt calibration folded into the model is part of `w₂, b₂`.
@@ -265,6 +319,43 @@ impl OnnxRunner {
         let view =
             out[0].to_plain_array_view::<f32>().map_err(|e| Error::Onnx(format!("{e:#}")))?;
         Ok(view.iter().map(|v| f64::from(*v)).collect())
+    }
+
+    /// Runs an [`export_logit_priced`] graph on one batch (`features` and `exposure` row-major,
+    /// `batch × features` values each) at `price`, and returns its two outputs: the price instance
+    /// and the logits.
+    pub fn run_priced(
+        &self,
+        features: &[f64],
+        exposure: &[f64],
+        price: f64,
+    ) -> Result<(f64, Vec<f64>)> {
+        let n = self.batch * self.features;
+        if features.len() != n || exposure.len() != n {
+            return Err(Error::Shape(format!(
+                "{} features and {} exposures for a batch of {} × {}",
+                features.len(),
+                exposure.len(),
+                self.batch,
+                self.features
+            )));
+        }
+        let onnx = |e: TractError| Error::Onnx(format!("{e:#}"));
+        let tensor = |shape: &[usize], v: &[f64]| {
+            Tensor::from_shape(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>())
+        };
+        let shape = [self.batch, self.features];
+        let inputs = tvec!(
+            tensor(&shape, features).map_err(onnx)?.into(),
+            tensor(&shape, exposure).map_err(onnx)?.into(),
+            tensor(&[1, 1], &[price]).map_err(onnx)?.into()
+        );
+        let out = self.plan.run(inputs).map_err(onnx)?;
+        let read = |i: usize| -> Result<Vec<f64>> {
+            let view = out[i].to_plain_array_view::<f32>().map_err(onnx)?;
+            Ok(view.iter().map(|v| f64::from(*v)).collect())
+        };
+        Ok((read(0)?[0], read(1)?))
     }
 }
 

@@ -108,7 +108,9 @@ mod bindings {
             /// The public instances are logits; the oracle applies the logistic link.
             Logits,
             /// Each public instance packs three logits; the oracle unpacks and applies the link.
-            PackedLogits
+            PackedLogits,
+            /// Instance 0 is the collateral price the circuit computed its features at, then logits.
+            PriceThenLogits
         }
         /// A registered model.
         struct Model {
@@ -529,6 +531,9 @@ pub struct StackConfig {
     pub bounds: [AaveRiskSteward::Bound; 5],
     /// How the model's verifier lays out its public instances.
     pub layout: RiskOracle::InstanceLayout,
+    /// The answer the reserve's aggregator starts with (USD, 8 decimals), when not the market's
+    /// default: a price-bound model's update must claim a price near it.
+    pub initial_price: Option<i128>,
 }
 
 /// The oracle's instance layout for a circuit whose outputs are read through `link`.
@@ -540,21 +545,41 @@ pub const fn layout_for(link: zkrisk_models::policy::Link) -> RiskOracle::Instan
     }
 }
 
-/// How the outputs of a model with `layout` are read: the inverse of [`layout_for`]
-/// (`PriceThenScores` carries probabilities after its price instance).
+/// The oracle's instance layout for a circuit of `kind`: [`layout_for`] its link, or
+/// `PriceThenLogits` for a price-bound circuit.
+pub const fn layout_of(kind: crate::prover::CircuitKind) -> RiskOracle::InstanceLayout {
+    match kind.price_input() {
+        Some(_) => RiskOracle::InstanceLayout::PriceThenLogits,
+        None => layout_for(kind.link()),
+    }
+}
+
+/// Whether the public instances of a model with `layout` start with the claimed price.
+pub const fn has_price_instance(layout: RiskOracle::InstanceLayout) -> bool {
+    matches!(
+        layout,
+        RiskOracle::InstanceLayout::PriceThenScores | RiskOracle::InstanceLayout::PriceThenLogits
+    )
+}
+
+/// How the scores of a model with `layout` are read (after the price instance of a
+/// [`has_price_instance`] layout): the inverse of [`layout_for`] (`PriceThenScores` carries
+/// probabilities, `PriceThenLogits` logits).
 pub const fn link_for(layout: RiskOracle::InstanceLayout) -> zkrisk_models::policy::Link {
     match layout {
-        RiskOracle::InstanceLayout::Logits => zkrisk_models::policy::Link::Logistic,
+        RiskOracle::InstanceLayout::Logits | RiskOracle::InstanceLayout::PriceThenLogits => {
+            zkrisk_models::policy::Link::Logistic
+        }
         RiskOracle::InstanceLayout::PackedLogits => zkrisk_models::policy::Link::PackedLogistic,
         _ => zkrisk_models::policy::Link::Identity,
     }
 }
 
 /// The public instances a verifier checks for `update` under `layout`, as `RiskOracle` builds
-/// them: the scores, after the claimed price for `PriceThenScores`.
+/// them: the scores, after the claimed price for `PriceThenScores` and `PriceThenLogits`.
 pub fn instances_for(layout: RiskOracle::InstanceLayout, update: &RiskOracle::Update) -> Vec<U256> {
     let mut v = Vec::with_capacity(update.scores.len() + 1);
-    if layout == RiskOracle::InstanceLayout::PriceThenScores {
+    if has_price_instance(layout) {
         v.push(update.collateralPrice);
     }
     v.extend_from_slice(&update.scores);
@@ -587,6 +612,7 @@ impl StackConfig {
             timelock_delay: 2 * 86_400,
             bounds: aave_production_bounds(),
             layout: RiskOracle::InstanceLayout::ScoresOnly,
+            initial_price: None,
         }
     }
 }
@@ -642,6 +668,9 @@ pub async fn deploy_stack(
     spec.ltv = cfg.initial.ltv;
     spec.liquidation_threshold = cfg.initial.liquidation_threshold;
     spec.liquidation_bonus = cfg.initial.liquidation_bonus;
+    if let Some(price) = cfg.initial_price {
+        spec.initial_price = price;
+    }
     let aave = deploy_aave(provider, aave_artifacts, foundry_out, &reserves).await?;
     deploy_oracle(provider, foundry_out, aave, verifier_code, cfg).await
 }
@@ -774,6 +803,20 @@ pub async fn aggregator_price(provider: &DynProvider, aggregator: Address) -> Re
         .map_err(|_| Error::Rpc(format!("aggregator {aggregator} answered {}", round.answer)))
 }
 
+/// Sets the answer of a `PriceFeed` aggregator (`contracts/src/mocks/PriceFeed.sol`) the
+/// provider's signer owns: local markets only.
+pub async fn set_aggregator_answer(
+    provider: &DynProvider,
+    aggregator: Address,
+    answer: u128,
+) -> Result<()> {
+    let feed = PriceFeed::new(aggregator, provider.clone());
+    let answer = alloy::primitives::I256::try_from(answer)
+        .map_err(|_| Error::Input(format!("answer {answer} does not fit an int256")))?;
+    send(feed.setAnswer(answer)).await?;
+    Ok(())
+}
+
 /// Reads a reserve's collateral parameters from Aave (`AaveProtocolDataProvider`, which decodes
 /// the Pool's configuration bitmap).
 pub async fn read_params(
@@ -866,6 +909,24 @@ pub fn update_for(
             borrowCap: KEEP_CURRENT_CAP,
         },
     })
+}
+
+/// The claimed price and the scores among a proof's public instances under `layout`: instance 0
+/// and the rest for a [`has_price_instance`] layout, none and all of them otherwise.
+///
+/// # Errors
+/// [`Error::Input`] for a price layout without instances.
+pub fn split_instances(
+    layout: RiskOracle::InstanceLayout,
+    instances: &[U256],
+) -> Result<(Option<U256>, &[U256])> {
+    if !has_price_instance(layout) {
+        return Ok((None, instances));
+    }
+    match instances.split_first() {
+        Some((price, scores)) => Ok((Some(*price), scores)),
+        None => Err(Error::Input("a price-bound proof without public instances".into())),
+    }
 }
 
 /// A mined update.
@@ -962,5 +1023,37 @@ mod tests {
         assert!(err.contains("--private-key-env") && err.contains("chain 1 "), "{err}");
         let err = signing_key(Some("ZKRISK_TEST_SURELY_UNSET_KEY"), ANVIL_CHAIN_ID).unwrap_err();
         assert!(err.to_string().contains("ZKRISK_TEST_SURELY_UNSET_KEY is not set"), "{err}");
+    }
+
+    #[test]
+    fn a_price_layout_puts_the_claimed_price_first() {
+        use RiskOracle::InstanceLayout as L;
+        let scores = vec![U256::from(7), U256::from(8)];
+        let update = RiskOracle::Update {
+            collateralPrice: U256::from(1_453),
+            scores: scores.clone(),
+            ..Default::default()
+        };
+        for layout in [L::PriceThenScores, L::PriceThenLogits] {
+            let instances = instances_for(layout, &update);
+            assert_eq!(instances, [U256::from(1_453), U256::from(7), U256::from(8)]);
+            assert_eq!(
+                split_instances(layout, &instances).unwrap(),
+                (Some(U256::from(1_453)), &scores[..])
+            );
+            assert!(split_instances(layout, &[]).is_err());
+        }
+        for layout in [L::ScoresOnly, L::Logits, L::PackedLogits] {
+            assert_eq!(instances_for(layout, &update), scores);
+            assert_eq!(split_instances(layout, &scores).unwrap(), (None, &scores[..]));
+        }
+        // The priced circuit registers as PriceThenLogits and reads its scores as logits.
+        let priced = crate::prover::CircuitKind::epoch_priced(
+            crate::prover::PriceInput::for_answer(1 << 40),
+        );
+        assert_eq!(layout_of(priced), L::PriceThenLogits);
+        assert_eq!(link_for(L::PriceThenLogits), zkrisk_models::policy::Link::Logistic);
+        assert_eq!(layout_of(crate::prover::CircuitKind::EPOCH), L::Logits);
+        assert_eq!(layout_of(crate::prover::CircuitKind::EPOCH_PACKED), L::PackedLogits);
     }
 }

@@ -36,7 +36,7 @@ use zkrisk_models::{
 use zkrisk_pipeline::vaults;
 
 use crate::{
-    Error, Result,
+    Error, Result, aave,
     chain::{self, ANVIL_DEV_KEY, Anvil, OracleClient},
     prover::{self, EzklWorker, Prover, WorkerConfig},
     solc,
@@ -130,6 +130,11 @@ pub struct EpochSection {
     pub mean_probability: f64,
     /// Largest native probability of the batch.
     pub max_probability: f64,
+    /// The data day's ETH close (USD), which the local aggregator answers.
+    pub eth_close_usd: f64,
+    /// The price the proof binds (public instance 0), in the aggregator's 8 decimals: the close
+    /// with its low bits dropped ([`prover::PriceInput`]).
+    pub proven_price: String,
 }
 
 /// The proof.
@@ -200,12 +205,17 @@ pub struct ParamSection {
 /// The tampered copies.
 #[derive(Debug, Clone, Serialize)]
 pub struct TamperedSection {
-    /// Both tampered copies were rejected with `InvalidProof`.
+    /// Every copy was rejected with its error: `InvalidProof` for the first three, `PriceMismatch`
+    /// for the last.
     pub rejected: bool,
     /// What the oracle said to a proof with one byte flipped.
     pub proof_flip: String,
     /// What the oracle said to one score raised by one unit (parameters recomputed to match).
     pub score_bump: String,
+    /// What the oracle said to the proof with another claimed price, within the tolerance.
+    pub price_bump: String,
+    /// What the oracle said to the proof after the aggregator moved 2 %.
+    pub price_moved: String,
 }
 
 /// What the demo shows; the CLI prints it as JSON with `--json`.
@@ -250,18 +260,22 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     step(1, "loading MakerDAO ETH-B vault history");
     let t = Instant::now();
     let states = vaults::load_maker_eth_b(&cfg.root.join("data"), cfg.horizon_days)?;
-    let m = vaults::to_matrix(&states)?;
+    // The price-bound model's features: those a circuit computes from the price it is given.
+    let features: Vec<&str> = vaults::PRICED_FEATURES.to_vec();
+    let m = vaults::to_matrix(&states)?.select(&features)?;
     let debts = vaults::column_f64(&states, "debt")?;
+    let prices = vaults::column_f64(&states, "price")?;
     info!(rows = m.rows, seconds = t.elapsed().as_secs_f64(), "vault-days built");
 
     step(2, "training logistic regression on the earlier period");
-    let features: Vec<&str> = vaults::FEATURES.to_vec();
     let holdout = Holdout {
         features: &features,
         values: &m.values,
         labels: &m.labels,
         days: &m.dates,
-        baseline_feature: "log_collateral_ratio",
+        // The distance to liquidation ranks vaults as the collateral ratio does (the liquidation
+        // ratio is the same for every ETH-B vault).
+        baseline_feature: "distance_to_liquidation",
     };
     let split = TimeSplit::new(cfg.cutoff_day, cfg.horizon_days as i32);
     let report = holdout.run(split, &LogisticParams::default().check()?)?;
@@ -294,16 +308,31 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
         .collect();
     let native = model.predict_proba(&x)?;
+    // The collateral price of the epoch: the data day's ETH close, as the reserve's aggregator
+    // (8 decimals) will answer it on the local chain.
+    let close = prices[epoch_rows[0]];
+    let answer = (close * 1e8).round() as u128;
+    let price = prover::PriceInput::for_answer(answer);
+    let to_units = |split: vaults::PriceSplit| {
+        let per_unit = price.usd_per_unit(aave::deploy::PRICE_DECIMALS);
+        let slope: Vec<f64> = split.slope.iter().map(|s| s * per_unit).collect();
+        (split.fixed, slope)
+    };
+    let row_prices: Vec<f64> = epoch_rows.iter().map(|i| prices[*i]).collect();
+    let (fixed, slope) = to_units(vaults::split_at_price(&features, &x, &row_prices)?);
+    let price_value = price.value(answer);
     let mean_p = native.iter().sum::<f64>() / native.len() as f64;
     let max_p = native.iter().copied().fold(0.0, f64::max);
     info!(date = %day_string(last_day), vaults = cfg.batch, mean_probability = mean_p, "epoch scored");
 
-    step(4, "exporting the logit as ONNX (standardisation folded in) and checking it with tract");
-    let kind = prover::CircuitKind::EPOCH;
+    step(4, "exporting the logit as ONNX, the price an input, and checking it with tract");
+    let kind = prover::CircuitKind::epoch_priced(price);
     let link = kind.link();
     let onnx_bytes = kind.export(&model, cfg.batch)?;
     let runner = onnx::OnnxRunner::load(&onnx_bytes, cfg.batch, cols)?;
-    let via_onnx = runner.run(&x)?;
+    // The graph computes the features at the claimed price (the close to 5 digits): the
+    // probabilities move by far less than the tolerance below.
+    let (_, via_onnx) = runner.run_priced(&fixed, &slope, price_value)?;
     let onnx_err = native
         .iter()
         .zip(&via_onnx)
@@ -320,7 +349,11 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         .iter()
         .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
         .collect();
-    let calibration = serde_json::json!({ "input_data": [calib] }).to_string();
+    let calib_prices: Vec<f64> = calib_rows.iter().map(|i| prices[*i]).collect();
+    let (calib_fixed, calib_slope) =
+        to_units(vaults::split_at_price(&features, &calib, &calib_prices)?);
+    let calibration =
+        serde_json::json!({ "input_data": [calib_fixed, calib_slope, [price_value]] }).to_string();
     let mut wcfg = WorkerConfig::in_project(&cfg.root);
     wcfg.log = Some(cfg.work_dir.join("prover-worker.log"));
     let mut worker = EzklWorker::start(wcfg).await?;
@@ -336,7 +369,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         "circuit ready (local SRS: NOT a trusted setup)");
     let run_dir = cfg.work_dir.join("runs").join(format!("epoch-{}", last_day + 1));
     std::fs::create_dir_all(&run_dir).map_err(Error::io(&run_dir))?;
-    prover::write_input(&run_dir.join("input.json"), &x)?;
+    prover::write_priced_input(&run_dir.join("input.json"), &fixed, &slope, price_value)?;
     let proof =
         worker.prove(&circuit, &run_dir.join("input.json"), &run_dir.join("proof.json")).await?;
     let verified_offchain = worker.verify(&circuit, &proof.proof_path).await?;
@@ -344,8 +377,17 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     info!(prove_seconds = proof.prove_seconds, verified_offchain, "batch proven");
     let bits = u8::try_from(circuit.score_bits())
         .map_err(|_| Error::Demo(format!("output scale {} too large", circuit.score_bits())))?;
-    // The proof's outputs are logits; the oracle reads them through the logistic link.
-    let scores = proof.instances.clone();
+    // Instance 0 is the price the features were computed at; the rest are logits, which the oracle
+    // reads through the logistic link.
+    let layout = chain::layout_of(kind);
+    let (proven_price, scores) = chain::split_instances(layout, &proof.instances)?;
+    let claimed = U256::from(price.claimed(answer));
+    if proven_price != Some(claimed) {
+        return Err(Error::Demo(format!(
+            "the proof's price instance is {proven_price:?}, the circuit was given {claimed}"
+        )));
+    }
+    let scores = scores.to_vec();
     let (probabilities, prob_bits) = policy::probabilities(&scores, bits, link)?;
     if scores.len() != cfg.batch {
         return Err(Error::Demo(format!(
@@ -368,7 +410,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         INITIAL_PARAMS,
     );
     stack.feature_schema_hash = keccak256(features.join(",").as_bytes());
-    stack.layout = chain::layout_for(link);
+    stack.layout = layout;
+    stack.initial_price = Some(answer as i128);
     stack.horizon = cfg.horizon_days * DAY as u32;
     // The deployment waits out the oracle's governance timelock on anvil's clock: start the chain that
     // much earlier, so that the clock reads an hour after the data day when the keeper submits.
@@ -395,13 +438,17 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let before = chain::read_params(&provider, data_provider, asset).await?;
 
         step(7, "submitting the proof-checked update through the keeper's path");
-        // The claimed collateral price is the reserve aggregator's (the local market's price: this
-        // model's proof does not bind it; the oracle checks it against the aggregator).
+        // The claimed collateral price is the proof's price instance: the proof holds for it only,
+        // and the oracle checks it against the reserve's aggregator.
+        let on_chain = chain::aggregator_price(&provider, deployment.price_source).await?;
+        if on_chain != U256::from(answer) {
+            return Err(Error::Demo(format!("the aggregator answers {on_chain}, not {answer}")));
+        }
         let ctx = chain::UpdateContext {
             model_id: deployment.model_id,
             data_block: provider.get_block_number().await.map_err(|e| Error::Rpc(e.to_string()))?,
             valid_until: data_ts + DAY as u64,
-            collateral_price: chain::aggregator_price(&provider, deployment.price_source).await?,
+            collateral_price: claimed,
         };
         let update = chain::update_for(asset, epoch, data_ts, &scores, bits, link, &ctx)?;
         let rule = policy::apply(&probabilities, prob_bits)?;
@@ -428,24 +475,24 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let bumped_update =
             chain::update_for(asset, epoch + 1, data_ts + 60, &bumped, bits, link, &ctx)?;
         let score_bump = describe(client.check(&bumped_update, &proof.proof).await);
-        let rejected = proof_flip.contains("InvalidProof") && score_bump.contains("InvalidProof");
-        Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, applied, verified, rejected, proof_flip, score_bump))
+        // Another claimed price, well within the oracle's tolerance: the proof is for its own.
+        let mut other_price = next.clone();
+        other_price.collateralPrice = claimed + U256::from(1u128 << price.shift);
+        let price_bump = describe(client.check(&other_price, &proof.proof).await);
+        // The aggregator moves 2 % (beyond the 1 % tolerance): the proof's price is now off the chain's.
+        let moved = answer * 102 / 100;
+        chain::set_aggregator_answer(&provider, deployment.price_source, moved).await?;
+        let price_moved = describe(client.check(&next, &proof.proof).await);
+        let rejected = proof_flip.contains("InvalidProof")
+            && score_bump.contains("InvalidProof")
+            && price_bump.contains("InvalidProof")
+            && price_moved.contains("PriceMismatch");
+        let tampered = TamperedSection { rejected, proof_flip, score_bump, price_bump, price_moved };
+        Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, applied, verified, tampered))
     }
     .await;
     anvil.stop().await?;
-    let (
-        deployment,
-        runtime,
-        before,
-        after,
-        rule,
-        sent,
-        applied,
-        verified,
-        rejected,
-        proof_flip,
-        score_bump,
-    ) = result?;
+    let (deployment, runtime, before, after, rule, sent, applied, verified, tampered) = result?;
 
     Ok(DemoReport {
         model: ModelSection {
@@ -459,7 +506,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             weights_hash: model.weights_hash(),
         },
         baseline: BaselineSection {
-            rule: "lower collateral ratio = riskier",
+            rule: "lower collateral ratio (distance to liquidation) = riskier",
             auroc: report.baseline_metrics.auroc,
             brier: report.baseline_metrics.brier,
         },
@@ -470,6 +517,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             scored: cfg.batch,
             mean_probability: mean_p,
             max_probability: max_p,
+            eth_close_usd: close,
+            proven_price: claimed.to_string(),
         },
         proof: ProofSection {
             prove_seconds: proof.prove_seconds,
@@ -505,7 +554,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             from_proof: rule.params,
             risk_bps: rule.risk_bps,
         },
-        tampered: TamperedSection { rejected, proof_flip, score_bump },
+        tampered,
     })
 }
 

@@ -60,6 +60,14 @@ pub enum CircuitKind {
         /// oracle's `PackedLogits` layout): a third of the instances, for batches that are a
         /// multiple of 3.
         packed: bool,
+        /// The collateral price an input of the circuit ([`zkrisk_models::onnx::export_logit_priced`],
+        /// the oracle's `PriceThenLogits` layout): the aggregator's answer `a` enters as
+        /// `(a >> price_shift) / 2^input_scale`, the price-dependent features are computed from it
+        /// inside the circuit, and public instance 0 is `(a >> price_shift) << price_shift`, the price
+        /// the update claims ([`PriceInput`]). The logits then carry `2 · input_scale +
+        /// param_scale` bits (the price times a slope, times a weight).
+        #[serde(default)]
+        price_shift: Option<u32>,
     },
 }
 
@@ -74,6 +82,7 @@ impl CircuitKind {
         min_logrows: 10,
         committed_inputs: true,
         packed: false,
+        price_shift: None,
     };
 
     /// The epoch circuit with three logits to an instance: for feeds of at least 255 scores,
@@ -85,7 +94,32 @@ impl CircuitKind {
         min_logrows: 10,
         committed_inputs: true,
         packed: true,
+        price_shift: None,
     };
+
+    /// The price-bound epoch circuit: the [`Self::EPOCH`] layout with the collateral price an input
+    /// (`price` from [`PriceInput::for_answer`]).
+    pub const fn epoch_priced(price: PriceInput) -> Self {
+        Self::Linear {
+            input_scale: 14,
+            param_scale: 14,
+            num_inner_cols: 1,
+            min_logrows: 10,
+            committed_inputs: true,
+            packed: false,
+            price_shift: Some(price.shift),
+        }
+    }
+
+    /// The price input of a price-bound circuit ([`Self::epoch_priced`]), `None` for the others.
+    pub const fn price_input(&self) -> Option<PriceInput> {
+        match self {
+            Self::Linear { input_scale, price_shift: Some(shift), .. } => {
+                Some(PriceInput { shift: *shift, input_scale: *input_scale })
+            }
+            _ => None,
+        }
+    }
 
     /// How the oracle reads this circuit's outputs.
     pub const fn link(&self) -> zkrisk_models::policy::Link {
@@ -100,11 +134,24 @@ impl CircuitKind {
     ///
     /// # Errors
     /// The export's: a zero batch, or a packed one that is not a multiple of 3.
+    /// The export's: a zero batch, a packed one that is not a multiple of 3, or a circuit both
+    /// packed and priced.
     pub fn export(&self, model: &zkrisk_models::LogisticModel, batch: usize) -> Result<Vec<u8>> {
         use zkrisk_models::onnx;
         Ok(match self {
             Self::Calibrated => onnx::export(model, batch)?,
-            Self::Linear { packed: false, .. } => onnx::export_logit(model, batch)?,
+            Self::Linear { packed: true, price_shift: Some(_), .. } => {
+                return Err(Error::Input("a circuit cannot be both packed and priced".into()));
+            }
+            Self::Linear { packed: false, price_shift: None, .. } => {
+                onnx::export_logit(model, batch)?
+            }
+            Self::Linear { packed: false, price_shift: Some(shift), param_scale, .. } => {
+                // The price instance is the price input times 2^shift: a power of two, exact
+                // in f32 and after quantisation at the weights' scale.
+                let unit = 2f32.powi(*shift as i32 - *param_scale as i32);
+                onnx::export_logit_priced(model, batch, unit)?
+            }
             Self::Linear { packed: true, param_scale, .. } => {
                 onnx::export_logit_packed(model, batch, *param_scale)?
             }
@@ -121,6 +168,7 @@ impl CircuitKind {
                 min_logrows,
                 committed_inputs,
                 packed: _,
+                price_shift: _,
             } => json!({
                 "input_scale": input_scale,
                 "param_scale": param_scale,
@@ -183,9 +231,13 @@ const fn calibrated() -> CircuitKind {
 impl Circuit {
     /// Fractional bits of the scores the oracle reads: the output scale of a calibrated circuit;
     /// `input_scale + param_scale` for a linear one (its logits are never rescaled, and a packed
-    /// one's outputs carry them in 50-bit slots, so ezkl's output scale is not theirs).
+    /// one's outputs carry them in 50-bit slots, so ezkl's output scale is not theirs), one more
+    /// `input_scale` for a priced one (its first output, the price, has the other scale).
     pub const fn score_bits(&self) -> u32 {
         match self.kind {
+            CircuitKind::Linear { input_scale, param_scale, price_shift: Some(_), .. } => {
+                2 * input_scale + param_scale
+            }
             CircuitKind::Linear { input_scale, param_scale, .. } => input_scale + param_scale,
             CircuitKind::Calibrated => self.output_scale,
         }
@@ -774,6 +826,60 @@ pub fn write_proof_json(
     std::fs::write(path, body.to_string()).map_err(Error::io(path))
 }
 
+/// How a price-bound circuit ([`CircuitKind::epoch_priced`]) takes the collateral price: the
+/// aggregator's answer `a` (an integer in its decimals) enters the circuit as `q / 2^input_scale`
+/// with `q = a >> shift`, and the proof's public instance 0 is `q << shift`. That instance is the
+/// price the update claims ([`Self::claimed`]): the oracle passes the claimed price as instance 0
+/// and checks it against the aggregator within its tolerance, so a proof holds only at a price
+/// close to the chain's. The shift keeps `q` near 2^16 (about 5 significant digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceInput {
+    /// Bits dropped from the answer.
+    pub shift: u32,
+    /// Fractional bits of the circuit's inputs.
+    pub input_scale: u32,
+}
+
+impl PriceInput {
+    /// The input for a collateral whose aggregator answers about `answer` now (inputs at 2^-14):
+    /// the shift that puts `q` in `[2^15, 2^16)`, so the price input is in `[2, 4)`. The circuit
+    /// keeps it as the price moves; it reads any later answer, with fewer digits if the price falls
+    /// far.
+    pub const fn for_answer(answer: u128) -> Self {
+        let bits = u128::BITS - answer.leading_zeros();
+        Self { shift: bits.saturating_sub(16), input_scale: 14 }
+    }
+
+    /// The price the proof for `answer` claims: `answer` with its low `shift` bits cleared (public
+    /// instance 0).
+    pub const fn claimed(&self, answer: u128) -> u128 {
+        (answer >> self.shift) << self.shift
+    }
+
+    /// The circuit's price input for `answer`, exact in f64 (`q < 2^113`).
+    pub fn value(&self, answer: u128) -> f64 {
+        (answer >> self.shift) as f64 / f64::from(1u32 << self.input_scale)
+    }
+
+    /// USD per unit of the price input, for an aggregator with `decimals` decimals: the factor
+    /// from a feature's slope per USD to its slope per unit of the input.
+    pub fn usd_per_unit(&self, decimals: u8) -> f64 {
+        2f64.powi((self.shift + self.input_scale) as i32) / 10f64.powi(i32::from(decimals))
+    }
+
+    /// The claimed price in USD for `answer`.
+    pub fn claimed_usd(&self, answer: u128, decimals: u8) -> f64 {
+        self.claimed(answer) as f64 / 10f64.powi(i32::from(decimals))
+    }
+}
+
+/// Writes ezkl input JSON for one batch of a price-bound circuit: the fixed parts and the price
+/// slopes of the features (row-major, in the circuit's price units), then the price input.
+pub fn write_priced_input(path: &Path, fixed: &[f64], slope: &[f64], price: f64) -> Result<()> {
+    let body = json!({ "input_data": [fixed, slope, [price]] });
+    std::fs::write(path, body.to_string()).map_err(Error::io(path))
+}
+
 /// Writes ezkl input JSON for one batch (row-major values, one model input).
 pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
     let body = json!({ "input_data": [values] });
@@ -783,6 +889,78 @@ pub fn write_input(path: &Path, values: &[f64]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn price_input_keeps_sixteen_bits_and_claims_the_answer_without_its_low_bits() {
+        // ETH at 1,453.38 USD, 8 decimals: an answer of 38 bits, 22 of them dropped.
+        let answer = 145_338_000_000u128;
+        let p = PriceInput::for_answer(answer);
+        assert_eq!(p.shift, 38 - 16);
+        let q = answer >> p.shift;
+        assert!((1 << 15..1 << 16).contains(&q), "{q}");
+        assert_eq!(p.claimed(answer), q << p.shift);
+        assert!(answer - p.claimed(answer) < 1 << p.shift);
+        // The input is q / 2^14, in [2, 4), and exact: quantised at 2^14 it is q again.
+        let v = p.value(answer);
+        assert!((2.0..4.0).contains(&v), "{v}");
+        assert_eq!((v * 16_384.0) as u128, q);
+        // USD per unit of the input: the claimed price in USD is the input times it.
+        let usd = v * p.usd_per_unit(8);
+        assert!((usd - p.claimed_usd(answer, 8)).abs() < 1e-9, "{usd}");
+        assert!((usd - 1_453.38).abs() < 0.05, "{usd}");
+        // A small answer drops nothing.
+        assert_eq!(PriceInput::for_answer(40_000).shift, 0);
+        assert_eq!(PriceInput::for_answer(40_000).claimed(40_000), 40_000);
+    }
+
+    #[test]
+    fn a_priced_circuit_has_its_layout_and_scale_and_is_never_packed() {
+        let price = PriceInput::for_answer(300_000_000_000);
+        let kind = CircuitKind::epoch_priced(price);
+        assert_eq!(kind.price_input(), Some(price));
+        assert_eq!(CircuitKind::EPOCH.price_input(), None);
+        let circuit = Circuit {
+            dir: "c".into(),
+            srs: "c/srs".into(),
+            srs_kind: "insecure-local".into(),
+            verifier_sol: "c/Verifier.sol".into(),
+            logrows: 12,
+            input_scale: 14,
+            output_scale: 28,
+            pk_bytes: 0,
+            kind,
+        };
+        // The logits carry the price's scale, a slope's and a weight's.
+        assert_eq!(circuit.score_bits(), 42);
+        let CircuitKind::Linear { param_scale, .. } = kind else { unreachable!() };
+        let packed_and_priced = CircuitKind::Linear {
+            input_scale: 14,
+            param_scale,
+            num_inner_cols: 1,
+            min_logrows: 10,
+            committed_inputs: true,
+            packed: true,
+            price_shift: Some(price.shift),
+        };
+        let model = zkrisk_models::LogisticModel::fit(
+            &[0.0, 1.0, 2.0, 3.0],
+            &[true, false, true, false],
+            vec!["x".into()],
+            &zkrisk_models::LogisticParams::default().check().unwrap(),
+        )
+        .unwrap();
+        assert!(
+            packed_and_priced
+                .export(&model, 3)
+                .unwrap_err()
+                .to_string()
+                .contains("packed and priced")
+        );
+        assert!(!kind.export(&model, 4).unwrap().is_empty());
+        // A circuit file written before the price input existed still reads.
+        let old = r#"{"linear":{"input_scale":14,"param_scale":14,"num_inner_cols":1,"min_logrows":10,"committed_inputs":true,"packed":false}}"#;
+        assert_eq!(serde_json::from_str::<CircuitKind>(old).unwrap(), CircuitKind::EPOCH);
+    }
 
     #[test]
     fn calibration_batch_holds_the_extremes() {

@@ -55,6 +55,101 @@ pub const FEATURES: [&str; 8] = [
     "debt_change_7d",
 ];
 
+/// The features of [`FEATURES`] a price-bound circuit computes from the collateral price it is given
+/// (`zkrisk_models::onnx::export_logit_priced`): those that do not depend on the day's ETH price
+/// `p(d)` and those proportional to it less one. `log_collateral_ratio` and `eth_volatility_30d` are
+/// not affine in `p(d)` and are left out.
+pub const PRICED_FEATURES: [&str; 6] = [
+    "distance_to_liquidation",
+    "log_debt",
+    "eth_return_1d",
+    "eth_return_7d",
+    "log_age_days",
+    "debt_change_7d",
+];
+
+/// How a feature of [`FEATURES`] moves with the day's ETH price `p(d)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceDependence {
+    /// It does not depend on `p(d)`: a fact of the vault's history.
+    Independent,
+    /// `feature = slope · p(d) − 1`, `slope` free of `p(d)`: `distance_to_liquidation`
+    /// (`collateral / (debt · liquidation_ratio)`, the vault's collateral being ETH and its debt DAI
+    /// at par) and the returns (`1 / p(d − k)`, an earlier close). The ratio is clipped to [0.1, 20]
+    /// first; for a vault beyond a bound the slope holds at `p(d)` only.
+    Proportional,
+    /// Not affine in `p(d)` (`ln` of the ratio, a volatility of log returns).
+    Nonlinear,
+}
+
+/// How the feature `name` of [`FEATURES`] depends on `p(d)`; `None` for a name not in [`FEATURES`].
+pub fn price_dependence(name: &str) -> Option<PriceDependence> {
+    use PriceDependence::*;
+    Some(match name {
+        "distance_to_liquidation" | "eth_return_1d" | "eth_return_7d" => Proportional,
+        "log_debt" | "log_age_days" | "debt_change_7d" => Independent,
+        "log_collateral_ratio" | "eth_volatility_30d" => Nonlinear,
+        _ => return None,
+    })
+}
+
+/// Rows of features split into the part that does not move with `p(d)` and the slope in it, so that
+/// `feature = fixed + slope · p(d)` (row-major, like the values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceSplit {
+    /// The part of each feature that does not move with the price.
+    pub fixed: Vec<f64>,
+    /// Each feature's slope in the price, per USD.
+    pub slope: Vec<f64>,
+}
+
+/// Splits row-major `values` of the features `names` (each row computed at the ETH price
+/// `prices[row]`, USD) into [`PriceSplit`]: an [`PriceDependence::Independent`] feature is all fixed;
+/// a [`PriceDependence::Proportional`] one is `−1` fixed and slope `(feature + 1) / p(d)`.
+///
+/// # Errors
+/// [`Error::Frame`] naming the feature when it is not in [`FEATURES`] or not affine in the price,
+/// when the values are not `prices.len()` rows of `names.len()`, or when a price is not positive.
+pub fn split_at_price(names: &[&str], values: &[f64], prices: &[f64]) -> Result<PriceSplit> {
+    let deps = names
+        .iter()
+        .map(|n| match price_dependence(n) {
+            None => Err(frame_err("features", n, "not one of the vault features")),
+            Some(PriceDependence::Nonlinear) => Err(frame_err(
+                "features",
+                n,
+                "is not affine in the ETH price: a price-bound circuit cannot compute it",
+            )),
+            Some(d) => Ok(d),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cols = names.len();
+    if values.len() != prices.len() * cols {
+        return Err(frame_err(
+            "features",
+            "values",
+            format!("{} values for {} rows of {cols} features", values.len(), prices.len()),
+        ));
+    }
+    let mut fixed = Vec::with_capacity(values.len());
+    let mut slope = Vec::with_capacity(values.len());
+    for (row, price) in prices.iter().enumerate() {
+        if !(price.is_finite() && *price > 0.0) {
+            return Err(frame_err("features", "price", format!("row {row}: price {price}")));
+        }
+        for (j, dep) in deps.iter().enumerate() {
+            let x = values[row * cols + j];
+            let (f, s) = match dep {
+                PriceDependence::Proportional => (-1.0, (x + 1.0) / price),
+                _ => (x, 0.0),
+            };
+            fixed.push(f);
+            slope.push(s);
+        }
+    }
+    Ok(PriceSplit { fixed, slope })
+}
+
 /// The label column: a liquidation of the vault within the horizon after the row's day.
 ///
 /// The name stays `liquidated_next_7d` whatever `horizon_days` is passed to [`daily_states`].
@@ -553,10 +648,10 @@ pub fn column_f64(states: &DataFrame, name: &str) -> Result<Vec<f64>> {
 pub struct Matrix {
     /// Number of rows (vault-days).
     pub rows: usize,
-    /// Number of columns, `FEATURES.len()`.
+    /// Number of columns, `FEATURES.len()` (fewer after [`Matrix::select`]).
     pub cols: usize,
     /// `rows * cols` values; row `i` is `values[i * cols..(i + 1) * cols]`, columns in
-    /// [`FEATURES`] order.
+    /// [`FEATURES`] order (or the order [`Matrix::select`] was given).
     pub values: Vec<f64>,
     /// The [`LABEL`] of each row.
     pub labels: Vec<bool>,
@@ -567,6 +662,30 @@ pub struct Matrix {
 }
 
 impl Matrix {
+    /// The same rows with only the named features, in that order.
+    ///
+    /// # Errors
+    /// [`Error::Frame`] naming a feature that is not one of [`FEATURES`], or when this matrix
+    /// was already narrowed.
+    pub fn select(&self, names: &[&str]) -> Result<Self> {
+        if self.cols != FEATURES.len() {
+            return Err(frame_err("matrix", "features", "select works on the full feature matrix"));
+        }
+        let idx = names
+            .iter()
+            .map(|n| {
+                FEATURES
+                    .iter()
+                    .position(|h| h == n)
+                    .ok_or_else(|| frame_err("matrix", n, "not one of the vault features"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let values = (0..self.rows)
+            .flat_map(|r| idx.iter().map(move |j| self.values[r * self.cols + j]))
+            .collect();
+        Ok(Self { cols: names.len(), values, ..self.clone() })
+    }
+
     /// The features of row `i`.
     ///
     /// # Panics
@@ -683,5 +802,68 @@ mod tests {
         {
             assert_eq!(ratio_at_end_of(&changes, day).ok(), want, "day {day}");
         }
+    }
+
+    #[test]
+    fn price_split_recomposes_the_features_and_moves_only_the_proportional_ones() {
+        let names = PRICED_FEATURES;
+        // Two rows at 1,500 and 2,000 USD: distance 0.5 and -0.1, returns, and three free features.
+        let values = [
+            0.5, 9.2, 0.02, -0.05, 3.1, 0.25, //
+            -0.1, 11.0, -0.08, 0.1, 0.0, -1.0,
+        ];
+        let prices = [1_500.0, 2_000.0];
+        let split = split_at_price(&names, &values, &prices).unwrap();
+        for (row, price) in prices.iter().enumerate() {
+            for (j, name) in names.iter().enumerate() {
+                let k = row * 6 + j;
+                let at = |p: f64| split.fixed[k] + split.slope[k] * p;
+                assert!((at(*price) - values[k]).abs() < 1e-12, "{name} row {row}");
+                let moved = at(price * 1.1) - values[k];
+                match price_dependence(name).unwrap() {
+                    PriceDependence::Proportional => {
+                        // 10 % more ETH: (x + 1) grows by 10 %.
+                        assert!((moved - 0.1 * (values[k] + 1.0)).abs() < 1e-12, "{name}");
+                    }
+                    _ => assert_eq!(moved, 0.0, "{name}"),
+                }
+            }
+        }
+        // Every vault feature has a dependence, and the priced ones are all affine.
+        for f in FEATURES {
+            assert!(price_dependence(f).is_some(), "{f}");
+        }
+        assert!(
+            PRICED_FEATURES.iter().all(|f| price_dependence(f) != Some(PriceDependence::Nonlinear))
+        );
+    }
+
+    #[test]
+    fn price_split_refuses_what_it_cannot_split() {
+        let err = |names: &[&str], values: &[f64], prices: &[f64]| {
+            split_at_price(names, values, prices).unwrap_err().to_string()
+        };
+        let e = err(&["log_collateral_ratio"], &[0.3], &[1_000.0]);
+        assert!(e.contains("log_collateral_ratio") && e.contains("not affine"), "{e}");
+        assert!(err(&["ltv"], &[0.3], &[1_000.0]).contains("ltv"));
+        assert!(err(&["log_debt"], &[0.3, 0.4], &[1_000.0]).contains("2 values for 1 rows"));
+        assert!(err(&["log_debt"], &[0.3], &[0.0]).contains("row 0: price 0"));
+    }
+
+    #[test]
+    fn select_keeps_the_named_columns_in_order() {
+        let m = Matrix {
+            rows: 2,
+            cols: FEATURES.len(),
+            values: (0..16).map(f64::from).collect(),
+            labels: vec![false, true],
+            dates: vec![1, 2],
+            accounts: vec!["a".into(), "b".into()],
+        };
+        let s = m.select(&["log_debt", "log_collateral_ratio"]).unwrap();
+        assert_eq!((s.cols, s.values.clone()), (2, vec![2.0, 0.0, 10.0, 8.0]));
+        assert_eq!(s.labels, m.labels);
+        assert!(m.select(&["nope"]).unwrap_err().to_string().contains("nope"));
+        assert!(s.select(&["log_debt"]).is_err());
     }
 }

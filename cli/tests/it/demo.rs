@@ -39,6 +39,16 @@ fn demo_twice_applies_the_proven_parameters_and_rejects_tampering() {
         assert_eq!(r["tampered"]["rejected"], true, "{r}");
         assert!(r["tampered"]["proof_flip"].as_str().unwrap().contains("InvalidProof"));
         assert!(r["tampered"]["score_bump"].as_str().unwrap().contains("InvalidProof"));
+        // The proof binds the collateral price: another claimed price (within the oracle's 1 %) is
+        // not the proof's, and once the aggregator moved 2 % the proof's price is off the chain's.
+        assert!(r["tampered"]["price_bump"].as_str().unwrap().contains("InvalidProof"), "{r}");
+        let moved = r["tampered"]["price_moved"].as_str().unwrap();
+        assert!(moved.contains("PriceMismatch"), "{r}");
+        let proven: f64 = r["epoch"]["proven_price"].as_str().unwrap().parse().unwrap();
+        assert!(moved.contains(r["epoch"]["proven_price"].as_str().unwrap()), "{moved}");
+        // The proven price is the data day's close to within a cent or two (low bits dropped).
+        let close = r["epoch"]["eth_close_usd"].as_f64().unwrap();
+        assert!(close > 100.0 && (proven / 1e8 - close).abs() < 0.05, "{close} vs {proven}");
         // The chain holds exactly what the proof carried, read back from the real Aave reserve.
         assert_eq!(r["param"]["after"], r["param"]["from_proof"], "{r}");
         assert_eq!(

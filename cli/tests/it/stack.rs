@@ -104,7 +104,7 @@ pub(crate) async fn keeper_stack(root: &Path, dir: &Path) -> KeeperStack {
     );
     stack.timelock_delay = 60;
     // The feed's circuit proves logits; the oracle applies the link (`Logits` layout).
-    stack.layout = chain::layout_for(circuit.kind.link());
+    stack.layout = chain::layout_of(circuit.kind);
     let wide = AaveRiskSteward::Bound { maxIncrease: 5_000, maxDecrease: 5_000, minDelay: 1 };
     stack.bounds = [wide.clone(), wide.clone(), wide.clone(), wide.clone(), wide];
     let deployment = chain::deploy_oracle(

@@ -12,8 +12,9 @@ pragma solidity ^0.8.20;
 ///      - Proven (SNARK): the scores are the outputs of the registered model (its weights are fixed in the
 ///        verifier's verifying key) on SOME inputs of the batch's shape (the epoch circuits commit to
 ///        them in the proof, so inputs published beside it can be checked off-chain); with a model whose
-///        layout is `PriceThenScores`, also that those inputs were computed at the collateral price the
-///        update claims (the circuit exposes it as public instance 0).
+///        layout is `PriceThenScores` or `PriceThenLogits`, also that the price-dependent features were
+///        computed at the collateral price the update claims (the circuit takes it as an input and exposes
+///        it as public instance 0).
 ///      - Checked on-chain: the scores are probabilities (or, for a `Logits` model, logits the oracle turns
 ///        into probabilities with `Logistic.probabilityUp`) and are the proof's public instances (so they
 ///        cannot differ); the LTV, LT and bonus are `RiskRule`'s output for the probabilities; the epoch moves
@@ -21,9 +22,11 @@ pragma solidity ^0.8.20;
 ///        `maxDataAge`; the model is registered, active and the one the market pins; the claimed
 ///        collateral price is within `priceToleranceBps` of the market's Chainlink-style aggregator
 ///        at submission (input binding).
-///      - NOT proven: that the private inputs are the chain's real positions at `dataBlock`. Until a
-///        circuit exposes the chain-readable inputs as public instances (none does yet), that is
-///        trusted to the keeper; the steward's bounds cap what a wrong input can do.
+///      - NOT proven: that the committed per-account inputs are the chain's real positions at `dataBlock`
+///        (reading 64 positions on-chain at submission would cost more than the proof). They are
+///        committed in the proof and published beside it, so anyone can check them against the chain
+///        afterwards; until then the keeper is trusted for them, and the steward's bounds cap what a wrong
+///        input can do. The price, which moves between blocks, is the input a `PriceThen*` model binds.
 ///      - Not proven either: the supply and borrow caps an update carries. They are keeper-chosen and
 ///        bounded by the steward only (relative bounds per delay window); `KEEP_CURRENT` leaves them.
 interface IRiskOracle {
@@ -36,19 +39,23 @@ interface IRiskOracle {
     ///      has no lookup table: it proves about 100x faster with a proving key about 300x smaller.
     ///      `PackedLogits`: each instance packs three logits (`Logistic.packedProbabilitySumUp`), so a
     ///      batch of `batchSize` scores has `batchSize / 3` instances, a third of the instance gas.
+    ///      `PriceThenLogits`: instance 0 is the collateral price, then logits as for `Logits` (the
+    ///      price-bound epoch circuit: its price-dependent features are computed in the circuit from
+    ///      instance 0, so the proof holds only for the price the update claims).
     ///      The oracle builds the instances from the update, so one `submit` serves every layout.
     enum InstanceLayout {
         ScoresOnly,
         PriceThenScores,
         Logits,
-        PackedLogits
+        PackedLogits,
+        PriceThenLogits
     }
 
     /// @notice A registered model.
     /// @param verifier The ezkl `Halo2Verifier` of the model (verifying key in its bytecode).
     /// @param featureSchemaHash keccak256 of the model's feature schema (names, order, units, preprocessing).
     /// @param outputScaleBits The model's output scale: a score of 2^outputScaleBits means probability 1
-    ///        (`Logits` layout: the logits' fractional bits).
+    ///        (`Logits` and `PriceThenLogits` layouts: the logits' fractional bits).
     /// @param batchSize The number of scores per proof (for `PackedLogits`, three per instance).
     /// @param horizon The scores' horizon in seconds (e.g. 7 days for a 7-day liquidation probability).
     /// @param layout How the verifier's public instances are laid out.

@@ -103,3 +103,50 @@ fn packed_logit_graph_carries_three_logits_per_output() {
             .contains("multiple of 3")
     );
 }
+
+#[test]
+fn priced_logit_graph_computes_the_features_from_its_price() {
+    let batch = 64;
+    let (model, x) = model_and_batch(batch);
+    let plain = onnx::OnnxRunner::load(&onnx::export_logit(&model, batch).unwrap(), batch, 3)
+        .unwrap()
+        .run(&x)
+        .unwrap();
+    // The first feature moves with the price (all of it: no fixed part), the others do not.
+    let price = 2.5;
+    let mut fixed = x.clone();
+    let mut exposure = vec![0.0; x.len()];
+    for row in 0..batch {
+        exposure[row * 3] = x[row * 3] / price;
+        fixed[row * 3] = 0.0;
+    }
+    let unit = 2f32.powi(9);
+    let bytes = onnx::export_logit_priced(&model, batch, unit).unwrap();
+    let runner = onnx::OnnxRunner::load(&bytes, batch, 3).unwrap();
+    let (instance, logits) = runner.run_priced(&fixed, &exposure, price).unwrap();
+    assert_eq!(instance, price * f64::from(unit));
+    assert_eq!(logits.len(), batch);
+    let max = logits.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(max <= 1e-3, "max |priced - plain| = {max}");
+    // At another price the first feature, and so the logits, move by the model's weight on it.
+    let (_, moved) = runner.run_priced(&fixed, &exposure, price * 1.2).unwrap();
+    let mut at_higher = x;
+    for row in 0..batch {
+        at_higher[row * 3] *= 1.2;
+    }
+    let want = onnx::OnnxRunner::load(&onnx::export_logit(&model, batch).unwrap(), batch, 3)
+        .unwrap()
+        .run(&at_higher)
+        .unwrap();
+    let max = moved.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(max <= 1e-3, "max |priced at 1.2 p - plain| = {max}");
+    assert!(moved.iter().zip(&logits).any(|(a, b)| (a - b).abs() > 0.1));
+    assert!(
+        runner
+            .run_priced(&fixed[..9], &exposure, price)
+            .unwrap_err()
+            .to_string()
+            .contains("batch of 64")
+    );
+    assert!(onnx::export_logit_priced(&model, batch, 0.0).is_err());
+}

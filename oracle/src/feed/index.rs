@@ -181,7 +181,7 @@ pub struct FeedModel {
     pub batch_size: u16,
     /// Horizon of its scores, seconds.
     pub horizon: u32,
-    /// `scores_only`, `price_then_scores`, `logits` or `packed_logits`.
+    /// `scores_only`, `price_then_scores`, `logits`, `packed_logits` or `price_then_logits`.
     pub layout: String,
     /// Registered and not retired.
     pub active: bool,
@@ -220,6 +220,7 @@ pub const fn layout_name(layout: RiskOracle::InstanceLayout) -> &'static str {
         RiskOracle::InstanceLayout::PriceThenScores => "price_then_scores",
         RiskOracle::InstanceLayout::Logits => "logits",
         RiskOracle::InstanceLayout::PackedLogits => "packed_logits",
+        RiskOracle::InstanceLayout::PriceThenLogits => "price_then_logits",
         _ => "unknown",
     }
 }
@@ -231,6 +232,7 @@ pub fn layout_by_name(name: &str) -> Option<RiskOracle::InstanceLayout> {
         RiskOracle::InstanceLayout::PriceThenScores,
         RiskOracle::InstanceLayout::Logits,
         RiskOracle::InstanceLayout::PackedLogits,
+        RiskOracle::InstanceLayout::PriceThenLogits,
     ]
     .into_iter()
     .find(|l| layout_name(*l) == name)
@@ -755,6 +757,7 @@ pub(crate) mod tests {
             RiskOracle::InstanceLayout::PriceThenScores,
             RiskOracle::InstanceLayout::Logits,
             RiskOracle::InstanceLayout::PackedLogits,
+            RiskOracle::InstanceLayout::PriceThenLogits,
         ] {
             assert_eq!(layout_by_name(layout_name(l)), Some(l));
         }

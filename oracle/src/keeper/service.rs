@@ -293,7 +293,7 @@ async fn start(
         }
         if usize::from(registered.batchSize) != f.batch
             || u32::from(registered.outputScaleBits) != circuit.score_bits()
-            || registered.layout != chain::layout_for(circuit.kind.link())
+            || registered.layout != chain::layout_of(circuit.kind)
         {
             return Err(input(
                 &key("batch"),
@@ -306,7 +306,7 @@ async fn start(
                     registered.layout,
                     f.batch,
                     circuit.score_bits(),
-                    chain::layout_for(circuit.kind.link())
+                    chain::layout_of(circuit.kind)
                 ),
             ));
         }
