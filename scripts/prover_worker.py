@@ -210,7 +210,8 @@ def check_inputs(params):
     """Whether published inputs are the ones a proof committed to (circuits with KZG-committed
     inputs): the witness of the inputs, with their commitment computed from the verifying key, has
     its commitment swapped into a copy of the proof, and the copy must still verify. Also returns
-    the witness's outputs, which must be the proof's public instances."""
+    the witness's outputs, every output of the graph in order (a price-bound circuit's price,
+    then its logits), which must be the proof's public instances."""
     ping(params)
     d = need(params, "dir")
     srs = must_exist(need(params, "srs"), "SRS")
@@ -226,7 +227,7 @@ def check_inputs(params):
     except Exception as e:  # inputs of the wrong shape or range
         return {"committed": False, "reason": f"the inputs do not fit the circuit: {e}", "outputs": []}
     w = json.load(open(witness))
-    outputs = [str(le_hex_to_int(h)) for h in w["outputs"][0]]
+    outputs = [str(le_hex_to_int(h)) for output in w["outputs"] for h in output]
     commitments = (w.get("processed_inputs") or {}).get("polycommit")
     if not commitments:
         return {"committed": False, "reason": "the circuit does not commit to its inputs", "outputs": outputs}

@@ -380,7 +380,8 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
                     let c = w.check_inputs(dir, &srs, &proof_json, input).await?;
                     if !c.committed {
                         fail("inputs", format!("the published inputs are not the proof's: {}", c.reason.unwrap_or_default()))
-                    } else if c.outputs != claim.scores {
+                    } else if c.outputs != instances {
+                        // The scores, after the claimed price for a price layout.
                         fail("inputs", "the circuit's outputs on the published inputs are not the update's scores")
                     } else {
                         pass("inputs", format!("the published inputs ({} values) are the ones the proof committed to, and give its scores", input_len(input)))
@@ -460,7 +461,12 @@ fn input_len(p: &Path) -> usize {
     std::fs::read(p)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["input_data"][0].as_array().map(Vec::len))
+        .and_then(|v| {
+            // Every input of the graph (a price-bound circuit has three).
+            v["input_data"].as_array().map(|inputs| {
+                inputs.iter().filter_map(serde_json::Value::as_array).map(Vec::len).sum()
+            })
+        })
         .unwrap_or(0)
 }
 

@@ -6,6 +6,7 @@ mod chain;
 mod fidelity;
 mod ingest;
 mod keeper_tx;
+mod priced;
 mod proxy;
 mod sim;
 mod support;
