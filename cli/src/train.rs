@@ -605,8 +605,19 @@ async fn bench_prove(
     let cols = names.len();
     let calibration =
         rows(&m, &zkrisk_oracle::prover::calibration_batch(&m.values, cols, &idx.train, largest));
-    let input =
-        bench::BenchInput { model: &model, rows: &rows(&m, &recent), calibration: &calibration };
+    // The price-bound configuration proves the demo's model on the demo's batch.
+    let priced = if configs.iter().any(|c| c.priced) {
+        let cfg = zkrisk_oracle::demo::DemoConfig::in_project(root);
+        Some(zkrisk_oracle::demo::priced_epoch(&cfg, &|_, what| tracing::info!("{what}"))?)
+    } else {
+        None
+    };
+    let input = bench::BenchInput {
+        model: &model,
+        rows: &rows(&m, &recent),
+        calibration: &calibration,
+        priced: priced.as_ref(),
+    };
     let progress = |s: &str| tracing::info!("{s}");
     let figures = bench::prove(root, work, &input, &configs, runs, &progress).await?;
     if json {

@@ -36,16 +36,20 @@ pub struct ProveConfig {
     pub name: &'static str,
     /// Scores per proof.
     pub batch: usize,
-    /// How the circuit is laid out.
+    /// How the circuit is laid out (for a price-bound one, [`CircuitKind::EPOCH`]: the price input
+    /// comes with the batch).
     pub kind: CircuitKind,
+    /// The price-bound circuit on the demo's batch ([`BenchInput::priced`]).
+    pub priced: bool,
 }
 
 /// The configurations `zkrisk bench prove` tries by default: the sigmoid-in-circuit layout the
 /// demo used before, the logit circuit with two and one columns per block, the chosen one
 /// ([`CircuitKind::EPOCH`], inputs KZG-committed) at larger batches, the chosen one with private
-/// inputs, and three logits to an instance at 255 scores ([`CircuitKind::EPOCH_PACKED`]).
-pub const CONFIGS: [ProveConfig; 7] = [
-    ProveConfig { name: "sigmoid-64", batch: 64, kind: CircuitKind::Calibrated },
+/// inputs, three logits to an instance at 255 scores ([`CircuitKind::EPOCH_PACKED`]), and the
+/// price-bound circuit the demo proves ([`CircuitKind::epoch_priced`], on the demo's batch).
+pub const CONFIGS: [ProveConfig; 8] = [
+    ProveConfig { name: "sigmoid-64", batch: 64, kind: CircuitKind::Calibrated, priced: false },
     ProveConfig {
         name: "logit-64-2col",
         batch: 64,
@@ -58,10 +62,11 @@ pub const CONFIGS: [ProveConfig; 7] = [
             packed: false,
             price_shift: None,
         },
+        priced: false,
     },
-    ProveConfig { name: "logit-64", batch: 64, kind: CircuitKind::EPOCH },
-    ProveConfig { name: "logit-128", batch: 128, kind: CircuitKind::EPOCH },
-    ProveConfig { name: "logit-256", batch: 256, kind: CircuitKind::EPOCH },
+    ProveConfig { name: "logit-64", batch: 64, kind: CircuitKind::EPOCH, priced: false },
+    ProveConfig { name: "logit-128", batch: 128, kind: CircuitKind::EPOCH, priced: false },
+    ProveConfig { name: "logit-256", batch: 256, kind: CircuitKind::EPOCH, priced: false },
     ProveConfig {
         name: "logit-64-private",
         batch: 64,
@@ -74,8 +79,15 @@ pub const CONFIGS: [ProveConfig; 7] = [
             packed: false,
             price_shift: None,
         },
+        priced: false,
     },
-    ProveConfig { name: "logit-255-packed", batch: 255, kind: CircuitKind::EPOCH_PACKED },
+    ProveConfig {
+        name: "logit-255-packed",
+        batch: 255,
+        kind: CircuitKind::EPOCH_PACKED,
+        priced: false,
+    },
+    ProveConfig { name: "logit-64-priced", batch: 64, kind: CircuitKind::EPOCH, priced: true },
 ];
 
 /// What one configuration measured.
@@ -147,6 +159,75 @@ pub struct BenchInput<'a> {
     pub rows: &'a [f64],
     /// Calibration rows (for the calibrated layout), at least the largest batch of them.
     pub calibration: &'a [f64],
+    /// The demo's model and batch, for the price-bound configuration.
+    pub priced: Option<&'a crate::demo::PricedEpoch>,
+}
+
+/// One configuration's model, circuit and rows.
+struct Job<'a> {
+    model: &'a LogisticModel,
+    kind: CircuitKind,
+    input: &'a BenchInput<'a>,
+    priced: Option<&'a crate::demo::PricedEpoch>,
+}
+
+impl<'a> Job<'a> {
+    fn of(c: &ProveConfig, input: &'a BenchInput<'a>) -> Result<Self> {
+        let (model, kind, priced) = if c.priced {
+            let e = input.priced.ok_or_else(|| {
+                Error::Bench(format!("{}: no price-bound batch was given", c.name))
+            })?;
+            (&e.report.model, CircuitKind::epoch_priced(e.price), Some(e))
+        } else {
+            (input.model, c.kind, None)
+        };
+        let job = Self { model, kind, input, priced };
+        let have = match priced {
+            Some(e) => e.fixed.len(),
+            None => input.rows.len().min(input.calibration.len()),
+        };
+        let cols = model.n_features();
+        if have < c.batch * cols {
+            return Err(Error::Bench(format!(
+                "{}: {} rows are needed, {} given",
+                c.name,
+                c.batch,
+                have / cols
+            )));
+        }
+        Ok(job)
+    }
+
+    fn write_calibration(&self, path: &Path, n: usize) -> Result<()> {
+        match self.priced {
+            Some(e) => std::fs::write(path, &e.calibration).map_err(Error::io(path)),
+            None => prover::write_input(path, &self.input.calibration[..n]),
+        }
+    }
+
+    fn write_input(&self, path: &Path, n: usize) -> Result<()> {
+        match self.priced {
+            Some(e) => prover::write_priced_input(
+                path,
+                &e.fixed[..n],
+                &e.slope[..n],
+                e.price.value(e.answer),
+            ),
+            None => prover::write_input(path, &self.input.rows[..n]),
+        }
+    }
+
+    /// The rows the circuit scores: for the price-bound one, the features recomputed at the
+    /// price it is given (the close without its low bits).
+    fn native_rows(&self, n: usize) -> Vec<f64> {
+        match self.priced {
+            Some(e) => {
+                let at = e.price.value(e.answer);
+                e.fixed[..n].iter().zip(&e.slope[..n]).map(|(f, s)| f + s * at).collect()
+            }
+            None => self.input.rows[..n].to_vec(),
+        }
+    }
 }
 
 /// A transaction's intrinsic gas for `calldata` (EIP-2028 pricing): 21,000 plus 16 per non-zero
@@ -175,7 +256,6 @@ pub async fn prove(
     runs: usize,
     progress: &dyn Fn(&str),
 ) -> Result<Vec<ProveFigures>> {
-    let cols = input.model.n_features();
     let runs = runs.max(1);
     let mut worker = EzklWorker::start(WorkerConfig::in_project(root)).await?;
     let anvil = chain::Anvil::spawn(&root.join("contracts/node_modules/.bin/anvil"), None).await?;
@@ -183,22 +263,15 @@ pub async fn prove(
         let (provider, _) = chain::signer_provider(anvil.url(), chain::ANVIL_DEV_KEY)?;
         let mut out = Vec::new();
         for c in configs {
-            if input.rows.len() < c.batch * cols || input.calibration.len() < c.batch * cols {
-                return Err(Error::Bench(format!(
-                    "{}: {} rows are needed, {} given",
-                    c.name,
-                    c.batch,
-                    input.rows.len() / cols
-                )));
-            }
+            let job = Job::of(c, input)?;
+            let (model, kind, cols) = (job.model, job.kind, job.model.n_features());
             progress(&format!("{}: setting the circuit up", c.name));
             let dir = work_dir.join(c.name);
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-            let x = &input.rows[..c.batch * cols];
-            let bytes = c.kind.export(input.model, c.batch)?;
+            let bytes = kind.export(model, c.batch)?;
             std::fs::write(dir.join("model.onnx"), &bytes).map_err(Error::io(&dir))?;
-            prover::write_input(&dir.join("calibration.json"), &input.calibration[..x.len()])?;
+            job.write_calibration(&dir.join("calibration.json"), c.batch * cols)?;
             let t = Instant::now();
             let circuit = worker
                 .setup(&SetupRequest {
@@ -206,11 +279,11 @@ pub async fn prove(
                     calibration_data: dir.join("calibration.json"),
                     dir: dir.clone(),
                     srs: Srs::InsecureLocal,
-                    kind: c.kind,
+                    kind,
                 })
                 .await?;
             let setup_seconds = t.elapsed().as_secs_f64();
-            prover::write_input(&dir.join("input.json"), x)?;
+            job.write_input(&dir.join("input.json"), c.batch * cols)?;
             let mut times = Vec::new();
             let mut proof = None;
             for i in 0..runs {
@@ -230,9 +303,9 @@ pub async fn prove(
 
             let bits = u8::try_from(circuit.score_bits())
                 .map_err(|_| Error::Bench(format!("output scale {}", circuit.score_bits())))?;
-            let (p, prob_bits) =
-                zkrisk_models::policy::probabilities(&proof.instances, bits, c.kind.link())?;
-            let native = input.model.predict_proba(x)?;
+            let (_, scores) = chain::split_instances(chain::layout_of(kind), &proof.instances)?;
+            let (p, prob_bits) = zkrisk_models::policy::probabilities(scores, bits, kind.link())?;
+            let native = model.predict_proba(&job.native_rows(c.batch * cols))?;
             let max_abs_error = zkrisk_models::policy::max_abs_error(&native, &p, prob_bits);
 
             progress(&format!("{}: verifying on anvil", c.name));
@@ -258,7 +331,7 @@ pub async fn prove(
                 .estimate_gas(tx)
                 .await
                 .map_err(|e| Error::Rpc(format!("eth_estimateGas: {e}")))?;
-            let reusable = match c.kind {
+            let reusable = match kind {
                 CircuitKind::Calibrated => None,
                 CircuitKind::Linear { .. } => {
                     progress(&format!("{}: the reusable verifier", c.name));
@@ -268,7 +341,7 @@ pub async fn prove(
             out.push(ProveFigures {
                 config: c.name,
                 batch: c.batch,
-                kind: match c.kind {
+                kind: match kind {
                     CircuitKind::Calibrated => "calibrated",
                     CircuitKind::Linear { .. } => "linear",
                 },

@@ -237,6 +237,125 @@ pub struct DemoReport {
     pub tampered: TamperedSection,
 }
 
+/// The demo's model and epoch: the price-bound model ([`vaults::PRICED_FEATURES`]) trained on the
+/// days before the cut-off and evaluated after it, and the `batch` largest vaults of the last day
+/// split at that day's ETH close ([`vaults::split_at_price`], slopes in the circuit's price units).
+/// `zkrisk bench prove` proves the same batch with the same model.
+#[derive(Debug, Clone)]
+pub struct PricedEpoch {
+    /// The model's features.
+    pub features: Vec<&'static str>,
+    /// The hold-out run, with the model.
+    pub report: zkrisk_backtest::HoldoutReport,
+    /// The data day.
+    pub last_day: i32,
+    /// Vaults with debt that day.
+    pub vaults_with_debt: usize,
+    /// The batch's features at the close, row-major.
+    pub x: Vec<f64>,
+    /// The day's ETH close, USD.
+    pub close: f64,
+    /// The close as the reserve's aggregator answers it (8 decimals).
+    pub answer: u128,
+    /// How the circuit takes that answer.
+    pub price: prover::PriceInput,
+    /// The part of each feature that does not move with the price.
+    pub fixed: Vec<f64>,
+    /// Each feature's slope per unit of the circuit's price input.
+    pub slope: Vec<f64>,
+    /// Calibration data for the circuit's cache key (training rows at their own closes).
+    pub calibration: String,
+}
+
+/// Steps 1 to 3 of the demo: [`PricedEpoch`] for `cfg`; `step` is told each step as it starts.
+///
+/// # Errors
+/// The data's, the training's, and [`Error::Demo`] when the last day has fewer vaults than a batch.
+pub fn priced_epoch(cfg: &DemoConfig, step: &dyn Fn(u32, &str)) -> Result<PricedEpoch> {
+    step(1, "loading MakerDAO ETH-B vault history");
+    let t = Instant::now();
+    let states = vaults::load_maker_eth_b(&cfg.root.join("data"), cfg.horizon_days)?;
+    // The price-bound model's features: those a circuit computes from the price it is given.
+    let features: Vec<&'static str> = vaults::PRICED_FEATURES.to_vec();
+    let m = vaults::to_matrix(&states)?.select(&features)?;
+    let debts = vaults::column_f64(&states, "debt")?;
+    let prices = vaults::column_f64(&states, "price")?;
+    info!(rows = m.rows, seconds = t.elapsed().as_secs_f64(), "vault-days built");
+
+    step(2, "training logistic regression on the earlier period");
+    let holdout = Holdout {
+        features: &features,
+        values: &m.values,
+        labels: &m.labels,
+        days: &m.dates,
+        // The distance to liquidation ranks vaults as the collateral ratio does (the liquidation
+        // ratio is the same for every ETH-B vault).
+        baseline_feature: "distance_to_liquidation",
+    };
+    let split = TimeSplit::new(cfg.cutoff_day, cfg.horizon_days as i32);
+    let report = holdout.run(split, &LogisticParams::default().check()?)?;
+    info!(
+        auroc = report.model_metrics.auroc,
+        brier = report.model_metrics.brier,
+        baseline_auroc = report.baseline_metrics.auroc,
+        baseline_brier = report.baseline_metrics.brier,
+        "hold-out from {}",
+        day_string(cfg.cutoff_day)
+    );
+
+    step(3, "scoring the latest epoch");
+    let last_day = *m.dates.iter().max().ok_or_else(|| Error::Demo("no vault-days".into()))?;
+    let mut rows: Vec<usize> = (0..m.rows).filter(|i| m.dates[*i] == last_day).collect();
+    let vaults_with_debt = rows.len();
+    if vaults_with_debt < cfg.batch {
+        return Err(Error::Demo(format!(
+            "{vaults_with_debt} vaults have debt on {}, the circuit proves batches of {}",
+            day_string(last_day),
+            cfg.batch
+        )));
+    }
+    rows.sort_by(|a, b| debts[*b].total_cmp(&debts[*a]));
+    rows.truncate(cfg.batch);
+    let pick = |rows: &[usize]| -> (Vec<f64>, Vec<f64>) {
+        (
+            rows.iter().flat_map(|i| m.row(*i).iter().copied()).collect(),
+            rows.iter().map(|i| prices[*i]).collect(),
+        )
+    };
+    // The collateral price of the epoch: the data day's ETH close, as the reserve's aggregator
+    // (8 decimals) will answer it on the local chain.
+    let close = prices[rows[0]];
+    let answer = (close * 1e8).round() as u128;
+    let price = prover::PriceInput::for_answer(answer);
+    let per_unit = price.usd_per_unit(aave::deploy::PRICE_DECIMALS);
+    let split_at = |x: &[f64], at: &[f64]| -> Result<(Vec<f64>, Vec<f64>)> {
+        let s = vaults::split_at_price(&features, x, at)?;
+        Ok((s.fixed, s.slope.iter().map(|v| v * per_unit).collect()))
+    };
+    let (x, row_prices) = pick(&rows);
+    let (fixed, slope) = split_at(&x, &row_prices)?;
+    let train = split.apply(&m.dates).train;
+    let (calib, calib_prices) =
+        pick(&prover::calibration_batch(&m.values, m.cols, &train, cfg.batch));
+    let (calib_fixed, calib_slope) = split_at(&calib, &calib_prices)?;
+    let calibration =
+        serde_json::json!({ "input_data": [calib_fixed, calib_slope, [price.value(answer)]] })
+            .to_string();
+    Ok(PricedEpoch {
+        features,
+        report,
+        last_day,
+        vaults_with_debt,
+        x,
+        close,
+        answer,
+        price,
+        fixed,
+        slope,
+        calibration,
+    })
+}
+
 fn day_string(day: i32) -> String {
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = i64::from(day) + 719_468;
@@ -257,70 +376,12 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     let step = |n: u32, what: &str| info!("[{n}/{steps}] {what}");
     std::fs::create_dir_all(&cfg.work_dir).map_err(Error::io(&cfg.work_dir))?;
 
-    step(1, "loading MakerDAO ETH-B vault history");
-    let t = Instant::now();
-    let states = vaults::load_maker_eth_b(&cfg.root.join("data"), cfg.horizon_days)?;
-    // The price-bound model's features: those a circuit computes from the price it is given.
-    let features: Vec<&str> = vaults::PRICED_FEATURES.to_vec();
-    let m = vaults::to_matrix(&states)?.select(&features)?;
-    let debts = vaults::column_f64(&states, "debt")?;
-    let prices = vaults::column_f64(&states, "price")?;
-    info!(rows = m.rows, seconds = t.elapsed().as_secs_f64(), "vault-days built");
-
-    step(2, "training logistic regression on the earlier period");
-    let holdout = Holdout {
-        features: &features,
-        values: &m.values,
-        labels: &m.labels,
-        days: &m.dates,
-        // The distance to liquidation ranks vaults as the collateral ratio does (the liquidation
-        // ratio is the same for every ETH-B vault).
-        baseline_feature: "distance_to_liquidation",
-    };
-    let split = TimeSplit::new(cfg.cutoff_day, cfg.horizon_days as i32);
-    let report = holdout.run(split, &LogisticParams::default().check()?)?;
-    let model = report.model.clone();
-    info!(
-        auroc = report.model_metrics.auroc,
-        brier = report.model_metrics.brier,
-        baseline_auroc = report.baseline_metrics.auroc,
-        baseline_brier = report.baseline_metrics.brier,
-        "hold-out from {}",
-        day_string(cfg.cutoff_day)
-    );
-
-    step(3, "scoring the latest epoch");
-    let last_day = *m.dates.iter().max().ok_or_else(|| Error::Demo("no vault-days".into()))?;
-    let mut epoch_rows: Vec<usize> = (0..m.rows).filter(|i| m.dates[*i] == last_day).collect();
-    let with_debt = epoch_rows.len();
-    if with_debt < cfg.batch {
-        return Err(Error::Demo(format!(
-            "{with_debt} vaults have debt on {}, the circuit proves batches of {}",
-            day_string(last_day),
-            cfg.batch
-        )));
-    }
-    epoch_rows.sort_by(|a, b| debts[*b].total_cmp(&debts[*a]));
-    epoch_rows.truncate(cfg.batch);
-    let cols = m.cols;
-    let x: Vec<f64> = epoch_rows
-        .iter()
-        .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
-        .collect();
-    let native = model.predict_proba(&x)?;
-    // The collateral price of the epoch: the data day's ETH close, as the reserve's aggregator
-    // (8 decimals) will answer it on the local chain.
-    let close = prices[epoch_rows[0]];
-    let answer = (close * 1e8).round() as u128;
-    let price = prover::PriceInput::for_answer(answer);
-    let to_units = |split: vaults::PriceSplit| {
-        let per_unit = price.usd_per_unit(aave::deploy::PRICE_DECIMALS);
-        let slope: Vec<f64> = split.slope.iter().map(|s| s * per_unit).collect();
-        (split.fixed, slope)
-    };
-    let row_prices: Vec<f64> = epoch_rows.iter().map(|i| prices[*i]).collect();
-    let (fixed, slope) = to_units(vaults::split_at_price(&features, &x, &row_prices)?);
-    let price_value = price.value(answer);
+    let batch = priced_epoch(cfg, &step)?;
+    let (report, model) = (&batch.report, &batch.report.model);
+    let (last_day, close, answer, price) = (batch.last_day, batch.close, batch.answer, batch.price);
+    let (fixed, slope, price_value) = (&batch.fixed, &batch.slope, price.value(answer));
+    let cols = batch.features.len();
+    let native = model.predict_proba(&batch.x)?;
     let mean_p = native.iter().sum::<f64>() / native.len() as f64;
     let max_p = native.iter().copied().fold(0.0, f64::max);
     info!(date = %day_string(last_day), vaults = cfg.batch, mean_probability = mean_p, "epoch scored");
@@ -328,11 +389,11 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     step(4, "exporting the logit as ONNX, the price an input, and checking it with tract");
     let kind = prover::CircuitKind::epoch_priced(price);
     let link = kind.link();
-    let onnx_bytes = kind.export(&model, cfg.batch)?;
+    let onnx_bytes = kind.export(model, cfg.batch)?;
     let runner = onnx::OnnxRunner::load(&onnx_bytes, cfg.batch, cols)?;
     // The graph computes the features at the claimed price (the close to 5 digits): the
     // probabilities move by far less than the tolerance below.
-    let (_, via_onnx) = runner.run_priced(&fixed, &slope, price_value)?;
+    let (_, via_onnx) = runner.run_priced(fixed, slope, price_value)?;
     let onnx_err = native
         .iter()
         .zip(&via_onnx)
@@ -343,17 +404,6 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     }
 
     step(5, "ezkl: circuit setup (cached per model), proof, off-chain verification");
-    let train_rows = split.apply(&m.dates).train;
-    let calib_rows = prover::calibration_batch(&m.values, cols, &train_rows, cfg.batch);
-    let calib: Vec<f64> = calib_rows
-        .iter()
-        .flat_map(|i| m.values[i * cols..(i + 1) * cols].iter().copied())
-        .collect();
-    let calib_prices: Vec<f64> = calib_rows.iter().map(|i| prices[*i]).collect();
-    let (calib_fixed, calib_slope) =
-        to_units(vaults::split_at_price(&features, &calib, &calib_prices)?);
-    let calibration =
-        serde_json::json!({ "input_data": [calib_fixed, calib_slope, [price_value]] }).to_string();
     let mut wcfg = WorkerConfig::in_project(&cfg.root);
     wcfg.log = Some(cfg.work_dir.join("prover-worker.log"));
     let mut worker = EzklWorker::start(wcfg).await?;
@@ -361,7 +411,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         &mut worker,
         &cfg.work_dir,
         &onnx_bytes,
-        calibration.as_bytes(),
+        batch.calibration.as_bytes(),
         kind,
     )
     .await?;
@@ -369,7 +419,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         "circuit ready (local SRS: NOT a trusted setup)");
     let run_dir = cfg.work_dir.join("runs").join(format!("epoch-{}", last_day + 1));
     std::fs::create_dir_all(&run_dir).map_err(Error::io(&run_dir))?;
-    prover::write_priced_input(&run_dir.join("input.json"), &fixed, &slope, price_value)?;
+    prover::write_priced_input(&run_dir.join("input.json"), fixed, slope, price_value)?;
     let proof =
         worker.prove(&circuit, &run_dir.join("input.json"), &run_dir.join("proof.json")).await?;
     let verified_offchain = worker.verify(&circuit, &proof.proof_path).await?;
@@ -409,7 +459,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         DEMO_RESERVE,
         INITIAL_PARAMS,
     );
-    stack.feature_schema_hash = keccak256(features.join(",").as_bytes());
+    stack.feature_schema_hash = keccak256(batch.features.join(",").as_bytes());
     stack.layout = layout;
     stack.initial_price = Some(answer as i128);
     stack.horizon = cfg.horizon_days * DAY as u32;
@@ -513,7 +563,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         epoch: EpochSection {
             date: day_string(last_day),
             epoch,
-            vaults_with_debt: with_debt,
+            vaults_with_debt: batch.vaults_with_debt,
             scored: cfg.batch,
             mean_probability: mean_p,
             max_probability: max_p,

@@ -14,7 +14,11 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
     let work = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_zkrisk"))
         .args(["--root", root.to_str().unwrap(), "bench", "prove", "--json", "--runs", "3"])
-        .args(["--configs", "logit-64,logit-64-2col,logit-255-packed", "--work-dir"])
+        .args([
+            "--configs",
+            "logit-64,logit-64-2col,logit-255-packed,logit-64-priced",
+            "--work-dir",
+        ])
         .arg(work.path())
         .output()
         .expect("zkrisk runs");
@@ -22,7 +26,7 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
     assert!(run.status.success(), "bench prove failed:\n{stderr}");
     let stdout = String::from_utf8_lossy(&run.stdout);
     let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines.len(), 4, "{stdout}");
     let f = &lines[0];
     assert_eq!(f["config"], "logit-64");
     assert_eq!(f["batch"], 64);
@@ -58,6 +62,16 @@ fn bench_prove_reports_every_figure_of_the_epoch_circuit() {
     assert!(p["verify_gas_per_score"].as_f64().unwrap() <= 2_000.0, "{p}");
     assert!(p["max_abs_error"].as_f64().unwrap() <= 1e-3, "{p}");
     assert!(p["pk_bytes"].as_u64().unwrap() <= 64 << 20, "{p}");
+    // The price-bound circuit (the demo's): the price is one more instance, the verifier still
+    // fits mainnet and verification stays under 500k gas (about 451k here: more rows and one
+    // more instance than logit-64); the proven probabilities are the model's at the proven price.
+    let q = &lines[3];
+    assert_eq!(q["config"], "logit-64-priced");
+    assert_eq!((q["batch"].as_u64(), q["instances"].as_u64()), (Some(64), Some(65)), "{q}");
+    assert!(q["verify_execution_gas"].as_u64().unwrap() <= 500_000, "{q}");
+    assert!(q["verifier_runtime_bytes"].as_u64().unwrap() < 24_576, "{q}");
+    assert!(q["max_abs_error"].as_f64().unwrap() <= 1e-3, "{q}");
+    assert!(q["reusable"]["verify_gas"].as_u64().is_some_and(|g| g > 0), "{q}");
     // Progress went to stderr.
     assert!(stderr.contains("logit-64: proof 3 of 3"), "{stderr}");
 }

@@ -4,47 +4,16 @@
 //! ones the proof commits to.
 
 use alloy::primitives::U256;
-use zkrisk_models::{LogisticModel, LogisticParams, policy};
+use zkrisk_models::{LogisticModel, policy};
 use zkrisk_oracle::{
     chain,
+    demo::{DemoConfig, priced_epoch},
     prover::{self, CircuitKind, EzklWorker, PriceInput, Prover, SetupRequest, Srs, WorkerConfig},
 };
-use zkrisk_pipeline::vaults::{self, PRICED_FEATURES};
 
 use crate::root;
 
 const BATCH: usize = 64;
-
-/// The 64 largest vaults of the last day, their features at that day's close, and a model of them.
-fn last_day() -> (LogisticModel, Vec<f64>, Vec<f64>) {
-    let states = vaults::load_maker_eth_b(&root().join("data"), 7).unwrap();
-    let m = vaults::to_matrix(&states).unwrap().select(&PRICED_FEATURES).unwrap();
-    let debts = vaults::column_f64(&states, "debt").unwrap();
-    let prices = vaults::column_f64(&states, "price").unwrap();
-    let names = PRICED_FEATURES.map(String::from).to_vec();
-    let model = LogisticModel::fit(
-        &m.values,
-        &m.labels,
-        names,
-        &LogisticParams::default().check().unwrap(),
-    )
-    .unwrap();
-    let last = *m.dates.iter().max().unwrap();
-    let mut rows: Vec<usize> = (0..m.rows).filter(|i| m.dates[*i] == last).collect();
-    rows.sort_by(|a, b| debts[*b].total_cmp(&debts[*a]));
-    rows.truncate(BATCH);
-    let x = rows.iter().flat_map(|i| m.row(*i).to_vec()).collect();
-    let p = rows.iter().map(|i| prices[*i]).collect();
-    (model, x, p)
-}
-
-/// The circuit's inputs at the answer `answer` (8 decimals) for features computed at `prices`.
-fn inputs(price: PriceInput, x: &[f64], prices: &[f64], answer: u128) -> (Vec<f64>, Vec<f64>, f64) {
-    let split = vaults::split_at_price(&PRICED_FEATURES, x, prices).unwrap();
-    let per_unit = price.usd_per_unit(8);
-    let slope = split.slope.iter().map(|s| s * per_unit).collect();
-    (split.fixed, slope, price.value(answer))
-}
 
 /// The native model on the features recomputed at `usd`.
 fn native_at(
@@ -66,17 +35,16 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 // Polars (the vault states) blocks inside the runtime: it needs the multi-threaded one.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_proof_binds_the_price_it_computed_the_features_at() {
-    let (model, x, prices) = last_day();
-    let close = prices[0];
-    let answer = (close * 1e8).round() as u128;
-    let price = PriceInput::for_answer(answer);
+    // The demo's model and batch: the 64 largest vaults of the last day at that day's close.
+    let epoch = priced_epoch(&DemoConfig::in_project(&root()), &|_, _| ()).unwrap();
+    let (model, x, answer, price) = (&epoch.report.model, &epoch.x, epoch.answer, epoch.price);
     let kind = CircuitKind::epoch_priced(price);
-    let (fixed, slope, value) = inputs(price, &x, &prices, answer);
+    let (fixed, slope, value) = (&epoch.fixed, &epoch.slope, price.value(answer));
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("model.onnx"), kind.export(&model, BATCH).unwrap()).unwrap();
-    prover::write_priced_input(&d.join("input.json"), &fixed, &slope, value).unwrap();
+    std::fs::write(d.join("model.onnx"), kind.export(model, BATCH).unwrap()).unwrap();
+    prover::write_priced_input(&d.join("input.json"), fixed, slope, value).unwrap();
     let mut worker = EzklWorker::start(WorkerConfig::in_project(&root())).await.unwrap();
     let circuit = worker
         .setup(&SetupRequest {
@@ -99,21 +67,20 @@ async fn the_proof_binds_the_price_it_computed_the_features_at() {
     let (claimed, logits) = chain::split_instances(layout, &proof.instances).unwrap();
     assert_eq!(claimed, Some(U256::from(price.claimed(answer))));
     let (p, pb) = policy::probabilities(logits, bits, policy::Link::Logistic).unwrap();
-    let native = model.predict_proba(&x).unwrap();
+    let native = model.predict_proba(x).unwrap();
     let err = policy::max_abs_error(&native, &p, pb);
     assert!(err <= 1e-3, "proven vs native at the close: {err}");
 
     // 30 % lower: another price instance, and logits that are the model's at that price, computed
     // inside the circuit from the same fixed parts and slopes.
     let lower = answer * 7 / 10;
-    let (_, _, lower_value) = inputs(price, &x, &prices, lower);
-    prover::write_priced_input(&d.join("lower.json"), &fixed, &slope, lower_value).unwrap();
+    prover::write_priced_input(&d.join("lower.json"), fixed, slope, price.value(lower)).unwrap();
     let moved =
         worker.prove(&circuit, &d.join("lower.json"), &d.join("lower.proof.json")).await.unwrap();
     let (claimed_lower, logits_lower) = chain::split_instances(layout, &moved.instances).unwrap();
     assert_eq!(claimed_lower, Some(U256::from(price.claimed(lower))));
     let (q, qb) = policy::probabilities(logits_lower, bits, policy::Link::Logistic).unwrap();
-    let at_lower = native_at(&model, &fixed, &slope, price, price.claimed_usd(lower, 8));
+    let at_lower = native_at(model, fixed, slope, price, price.claimed_usd(lower, 8));
     let err = policy::max_abs_error(&at_lower, &q, qb);
     assert!(err <= 1e-3, "proven vs native 30 % lower: {err}");
     let shift = max_diff(&native, &at_lower);
