@@ -70,6 +70,13 @@ abstract contract LogitFixtureTest is BaseTest {
     /// @dev The probabilities' sum the oracle computes for these instances.
     function _probabilitySum(uint256[] memory scores) internal view virtual returns (uint256 sum);
 
+    /// @dev The sum of one logit's probability per instance (`Logits`, `PriceThenLogits`).
+    function _linkedSum(uint256[] memory scores) internal view returns (uint256 sum) {
+        for (uint256 i; i < scores.length; ++i) {
+            sum += Logistic.probabilityUp(scores[i], logitBits);
+        }
+    }
+
     /// @dev The collateral price the fixture's update claims: the aggregator's, unless the proof binds one.
     function _claimedPrice() internal view virtual returns (uint256) {
         return PRICE;
@@ -175,10 +182,8 @@ contract RiskOracleLogitsTest is LogitFixtureTest {
         return address(new Halo2VerifierLogits());
     }
 
-    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256 sum) {
-        for (uint256 i; i < scores.length; ++i) {
-            sum += Logistic.probabilityUp(scores[i], logitBits);
-        }
+    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256) {
+        return _linkedSum(scores);
     }
 }
 
@@ -248,10 +253,8 @@ contract RiskOraclePricedTest is LogitFixtureTest {
         return address(new Halo2VerifierPriced());
     }
 
-    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256 sum) {
-        for (uint256 i; i < scores.length; ++i) {
-            sum += Logistic.probabilityUp(scores[i], logitBits);
-        }
+    function _probabilitySum(uint256[] memory scores) internal view override returns (uint256) {
+        return _linkedSum(scores);
     }
 
     function _claimedPrice() internal view override returns (uint256) {
