@@ -2,7 +2,7 @@
 """Turn one model's ezkl artifacts into the fixture the Foundry tests read.
 
 Usage:
-    scripts/export_forge_fixture.py [--logits | --packed | --priced] ARTIFACTS_DIR OUT_DIR
+    scripts/export_forge_fixture.py [--logits | --packed | --priced=SHIFT] ARTIFACTS_DIR OUT_DIR
 
 ARTIFACTS_DIR must hold what ezkl wrote for one model:
     proof.json     `hex_proof` (the bytes the EVM verifier takes) and `instances`
@@ -28,10 +28,12 @@ Halo2VerifierPacked.sol and epoch_proof_packed.json, whose outputScaleBits are t
 output scale less the weights' scale) and whose batchSize is three per instance. Only the
 standard library is used: this runs without the ezkl virtualenv.
 
-With --priced the circuit is the price-bound epoch circuit (`PriceThenLogits`): its first output
-is the collateral price it computed its features at and the second the logits. OUT_DIR receives
-Halo2VerifierPriced.sol and epoch_proof_priced.json, whose "price" is instance 0 (decimal) and whose
-"scores" are the logits after it, at the second output's scale.
+With --priced=SHIFT the circuit is the price-bound epoch circuit (`PriceThenLogits`) whose price
+input is the aggregator's answer shifted right by SHIFT bits (`prover::PriceInput`, the model's
+`priceShiftBits`): its first output is the collateral price it computed its features at and the
+second the logits. OUT_DIR receives Halo2VerifierPriced.sol and epoch_proof_priced.json, whose
+"price" is instance 0 (decimal), "priceShiftBits" SHIFT, and "scores" the logits after the price,
+at the second output's scale.
 """
 
 from __future__ import annotations
@@ -75,7 +77,11 @@ def load_json(path: Path) -> dict:
 
 
 def build_fixture(
-    proof: dict, settings: dict, logits: bool = False, packed: bool = False, priced: bool = False
+    proof: dict,
+    settings: dict,
+    logits: bool = False,
+    packed: bool = False,
+    price_shift: int | None = None,
 ) -> dict:
     """The epoch_proof.json document for one proof and its settings."""
     hex_proof = proof.get("hex_proof")
@@ -93,6 +99,7 @@ def build_fixture(
     if not scores:
         raise FixtureError("the proof has no public instances")
     price = None
+    priced = price_shift is not None
     if priced:
         if len(scores) < 2:
             raise FixtureError("a priced proof needs its price and at least one logit")
@@ -132,7 +139,10 @@ def build_fixture(
     if logits:
         fixture["layout"] = "PackedLogits" if packed else "PriceThenLogits" if priced else "Logits"
     if priced:
+        if price % (1 << price_shift):
+            raise FixtureError(f"the price instance {price} has some of its low {price_shift} bits set")
         fixture["price"] = str(price)
+        fixture["priceShiftBits"] = price_shift
     return fixture
 
 
@@ -158,12 +168,17 @@ def with_header(source: bytes, text: str) -> bytes:
 
 def main(argv: list[str]) -> int:
     packed = "--packed" in argv[1:]
-    priced = "--priced" in argv[1:]
+    shifts = [a.removeprefix("--priced=") for a in argv[1:] if a.startswith("--priced=")]
+    if len(shifts) > 1 or (shifts and not shifts[0].isdigit()):
+        print("error: --priced=SHIFT takes one number of bits", file=sys.stderr)
+        return 2
+    price_shift = int(shifts[0]) if shifts else None
+    priced = price_shift is not None
     if packed and priced:
         print("error: --packed and --priced exclude each other", file=sys.stderr)
         return 2
     logits = packed or priced or "--logits" in argv[1:]
-    argv = [a for a in argv if a not in ("--logits", "--packed", "--priced")]
+    argv = [a for a in argv if a not in ("--logits", "--packed") and not a.startswith("--priced=")]
     if len(argv) != 3 or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -181,7 +196,7 @@ def main(argv: list[str]) -> int:
             raise FixtureError(f"missing artifact: {verifier_path}") from err
         if b"contract Halo2Verifier" not in source:
             raise FixtureError(f"{verifier_path} does not define `contract Halo2Verifier`")
-        fixture = build_fixture(proof, settings, logits, packed, priced)
+        fixture = build_fixture(proof, settings, logits, packed, price_shift)
         original = source
         if suffix:
             source = source.replace(b"contract Halo2Verifier ", f"contract {contract} ".encode(), 1)

@@ -179,16 +179,19 @@ fn print_human(r: &DemoReport) {
     );
     println!("  before    {}", p(&r.param.before));
     println!("  after     {}   (proof carried risk {} bps)", p(&r.param.after), r.param.risk_bps);
+    let tolerance = f64::from(r.epoch.price_tolerance_bps) / 100.0;
     println!(
-        "  price     ETH close {:.2} USD; the proof binds {} (8 decimals), the oracle checks it within 1 %",
+        "  price     ETH close {:.2} USD; the proof binds {} (8 decimals), the oracle checks it within {tolerance} %",
         r.epoch.eth_close_usd, r.epoch.proven_price
     );
     println!(
-        "  tampered  rejected: {} (flipped proof byte: {}; bumped score: {}; another price: {}; aggregator moved 2 %: {})",
+        "  tampered  rejected: {} (flipped proof byte: {}; bumped score: {}; another price: {}; a price off the grid: {}; aggregator moved {} %: {})",
         r.tampered.rejected,
         r.tampered.proof_flip,
         r.tampered.score_bump,
         r.tampered.price_bump,
+        r.tampered.price_off_grid,
+        2.0 * tolerance,
         r.tampered.price_moved
     );
 }

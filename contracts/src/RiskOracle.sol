@@ -46,9 +46,10 @@ interface IAggregatorV3 {
 ///      Input binding: the claimed `collateralPrice` is always compared with the aggregator at
 ///      submission. For a `ScoresOnly`, `Logits` or `PackedLogits` model the proof says nothing about that
 ///      price (the check only stops an update computed at a far-off price). For a `PriceThenScores` or
-///      `PriceThenLogits` model the oracle passes the claimed price as public instance 0, so the proof
-///      binds the model's inputs to it (the price-bound epoch circuit computes its price-dependent features
-///      from that instance inside the circuit) and the tolerance check binds it to the chain. The models
+///      `PriceThenLogits` model the oracle requires the claimed price on the model's `priceShiftBits` grid and
+///      passes it as public instance 0, so the proof holds only if the circuit's price input is that price
+///      (the price-bound epoch circuit computes its price-dependent features from it), and the tolerance
+///      check ties it to the chain. The models
 ///      read no other chain state (no reserve totals), so nothing else is left to bind; per-account
 ///      positions stay committed, not bound (see `IRiskOracle`).
 contract RiskOracle is IRiskOracle, Ownable2Step {
@@ -93,8 +94,8 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     /// @notice Schedules the registration of model `modelId`; owner only.
-    /// @dev Reverts with `InvalidModel` (zero id or verifier, zero batch, scale above 64) or
-    ///      `ModelAlreadyRegistered`. `m.active` is ignored: a registered model starts active.
+    /// @dev Reverts with `InvalidModel` (zero id or verifier, zero batch, scale above 64, a price shift for a
+    ///      layout without a price instance) or `ModelAlreadyRegistered`. `m.active` is ignored: a registered model starts active.
     function scheduleRegisterModel(uint32 modelId, Model calldata m) external onlyOwner returns (bytes32 id) {
         _validateModel(modelId, m);
         id = _schedule(OP_REGISTER_MODEL, abi.encode(modelId, m));
@@ -216,7 +217,10 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     function _validateModel(uint32 modelId, Model calldata m) internal view {
-        if (modelId == 0 || m.verifier == address(0) || m.batchSize == 0 || m.outputScaleBits > MAX_OUTPUT_SCALE_BITS) {
+        if (
+            modelId == 0 || m.verifier == address(0) || m.batchSize == 0 || m.outputScaleBits > MAX_OUTPUT_SCALE_BITS
+                || (m.priceShiftBits != 0 && !_hasPriceInstance(m.layout))
+        ) {
             revert Errors.InvalidModel(modelId);
         }
         if (_models[modelId].verifier != address(0)) revert Errors.ModelAlreadyRegistered(modelId);
@@ -245,6 +249,9 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         (uint256 sum, uint8 ruleBits) = _checkedScoreSum(update.scores, m);
         // The rule averages over the scores: the batch (for `PackedLogits`, three per instance).
         _checkEpochAndAge(update, config.maxDataAge, nowTimestamp);
+        if (_hasPriceInstance(m.layout) && update.collateralPrice & ((uint256(1) << m.priceShiftBits) - 1) != 0) {
+            revert Errors.PriceOffGrid(update.collateralPrice, m.priceShiftBits);
+        }
         _checkPrice(update.collateralPrice, config);
 
         uint16 ltv;
@@ -334,6 +341,11 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         }
     }
 
+    /// @dev Whether the model's instance 0 is the claimed price.
+    function _hasPriceInstance(InstanceLayout layout) internal pure returns (bool) {
+        return layout == InstanceLayout.PriceThenScores || layout == InstanceLayout.PriceThenLogits;
+    }
+
     /// @dev The epoch must move forward; the data must be neither from the future (time or block) nor
     ///      older than `maxDataAge`.
     function _checkEpochAndAge(Update calldata update, uint64 maxDataAge, uint64 nowTimestamp) internal view {
@@ -366,7 +378,7 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     ///      code all give `InvalidProof`. The call is static: verification cannot change state.
     function _verifyProof(Model memory m, bytes calldata proof, Update calldata update) internal view {
         bytes memory callData;
-        if (m.layout != InstanceLayout.PriceThenScores && m.layout != InstanceLayout.PriceThenLogits) {
+        if (!_hasPriceInstance(m.layout)) {
             callData = abi.encodeCall(IHalo2Verifier.verifyProof, (proof, update.scores));
         } else {
             uint256 n = update.scores.length;

@@ -122,6 +122,7 @@ abstract contract BaseTest is Test, Bounds {
             batchSize: batchSize,
             horizon: 7 days,
             layout: IRiskOracle.InstanceLayout.ScoresOnly,
+            priceShiftBits: 0,
             active: false
         });
     }

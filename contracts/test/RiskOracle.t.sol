@@ -534,6 +534,23 @@ contract RiskOracleTest is BaseTest {
         m.outputScaleBits = 65;
         vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 2));
         oracle.scheduleRegisterModel(2, m);
+        // A price shift means nothing without a price instance.
+        IRiskOracle.InstanceLayout[3] memory unpriced = [
+            IRiskOracle.InstanceLayout.ScoresOnly,
+            IRiskOracle.InstanceLayout.Logits,
+            IRiskOracle.InstanceLayout.PackedLogits
+        ];
+        for (uint256 i; i < unpriced.length; ++i) {
+            m = fixtureModel();
+            m.layout = unpriced[i];
+            m.priceShiftBits = 1;
+            vm.expectRevert(abi.encodeWithSelector(Errors.InvalidModel.selector, 2));
+            oracle.scheduleRegisterModel(2, m);
+        }
+        m = fixtureModel();
+        m.layout = IRiskOracle.InstanceLayout.PriceThenLogits;
+        m.priceShiftBits = 22;
+        oracle.scheduleRegisterModel(2, m);
         vm.stopPrank();
     }
 

@@ -52,6 +52,7 @@ abstract contract LogitFixtureTest is BaseTest {
         m.layout = layout;
         m.outputScaleBits = logitBits;
         m.batchSize = logitBatch;
+        m.priceShiftBits = _priceShiftBits();
         registerWithMarket(LOGIT_MODEL, m, logitMarket);
     }
 
@@ -80,6 +81,11 @@ abstract contract LogitFixtureTest is BaseTest {
     /// @dev The collateral price the fixture's update claims: the aggregator's, unless the proof binds one.
     function _claimedPrice() internal view virtual returns (uint256) {
         return PRICE;
+    }
+
+    /// @dev The model's price shift: 0 unless the proof binds a price.
+    function _priceShiftBits() internal view virtual returns (uint8) {
+        return 0;
     }
 
     /// @dev The aggregator's answer in the suite.
@@ -146,7 +152,9 @@ abstract contract LogitFixtureTest is BaseTest {
     function test_revertsOnPriceOutsideTolerance() public {
         IRiskOracle.Update memory u = _logitUpdate(logits, 1);
         uint256 onChain = _onChainPrice();
-        u.collateralPrice = onChain + onChain * (PRICE_TOLERANCE_BPS + 1) / 10_000;
+        // Just beyond the tolerance, on the model's price grid.
+        uint256 step = uint256(1) << _priceShiftBits();
+        u.collateralPrice = (onChain + onChain * (PRICE_TOLERANCE_BPS + 1) / 10_000 + step) / step * step;
         _expectSubmitRevert(
             u, logitProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, u.collateralPrice, onChain)
         );
@@ -229,12 +237,15 @@ contract RiskOraclePackedTest is LogitFixtureTest {
 contract RiskOraclePricedTest is LogitFixtureTest {
     /// @dev The price the proof was made at (ETH's close on 2023-01-13 with its low 22 bits dropped).
     uint256 internal provenPrice;
+    /// @dev Those 22 bits: the model's `priceShiftBits`.
+    uint8 internal shiftBits;
     /// @dev The aggregator's answer: a little above the proven price, as the claim drops the answer's low bits.
     uint256 internal answer;
 
     function setUp() public override {
         super.setUp();
         provenPrice = vm.parseJsonUint(vm.readFile(_fixturePath()), ".price");
+        shiftBits = _priceShiftBits();
         answer = provenPrice + 1_000_000;
         // Casting is safe: the fixture's price is about 1.45e11.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -261,6 +272,14 @@ contract RiskOraclePricedTest is LogitFixtureTest {
         return provenPrice;
     }
 
+    function _priceShiftBits() internal view override returns (uint8) {
+        uint256 bits = vm.parseJsonUint(vm.readFile(_fixturePath()), ".priceShiftBits");
+        assertLe(bits, 255, "fixture: priceShiftBits");
+        // Casting is safe: checked just above.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint8(bits);
+    }
+
     function _onChainPrice() internal view override returns (uint256) {
         return answer;
     }
@@ -279,13 +298,29 @@ contract RiskOraclePricedTest is LogitFixtureTest {
         assertEq(oracle.marketState(logitMarket).collateralPrice, provenPrice, "collateral price");
     }
 
-    /// @notice Any other claimed price, even one unit off and well within the tolerance, is not the proof's.
+    /// @notice Another claimed price on the circuit's grid (a multiple of 2^22), well within the tolerance, is
+    ///         not the proof's.
     function test_revertsOnAnotherPriceWithinTolerance() public {
-        uint256[2] memory others = [provenPrice + 1, provenPrice - provenPrice / 1_000];
+        uint256 step = uint256(1) << shiftBits;
+        uint256[2] memory others = [provenPrice + step, provenPrice - 100 * step];
         for (uint256 i; i < others.length; ++i) {
             IRiskOracle.Update memory u = _logitUpdate(logits, 1);
             u.collateralPrice = others[i];
             _expectSubmitRevert(u, logitProof, abi.encodeWithSelector(Errors.InvalidProof.selector));
+        }
+    }
+
+    /// @notice A claimed price off the grid (any of its low 22 bits set) is refused before the proof is looked
+    ///         at: the only price input that would give such an instance is a huge field element, with which
+    ///         a keeper could otherwise grind the logits.
+    function test_revertsOnAPriceOffTheGrid() public {
+        uint256[3] memory offGrid = [provenPrice + 1, provenPrice - 1, answer];
+        for (uint256 i; i < offGrid.length; ++i) {
+            IRiskOracle.Update memory u = _logitUpdate(logits, 1);
+            u.collateralPrice = offGrid[i];
+            _expectSubmitRevert(
+                u, logitProof, abi.encodeWithSelector(Errors.PriceOffGrid.selector, offGrid[i], shiftBits)
+            );
         }
     }
 
@@ -311,10 +346,13 @@ contract RiskOraclePricedTest is LogitFixtureTest {
     /// @notice The price instance is part of what the proof proves: the logits alone do not verify, so a model
     ///         registered without the price layout could not accept this proof.
     function test_logitsWithoutThePriceDoNotVerify() public view {
+        assertTrue(_verifies(_instances(logits)), "the proof's own instances");
         assertFalse(_verifies(logits), "logits alone");
-        uint256[] memory shifted = _instances(logits);
-        shifted[0] = provenPrice + (1 << 22);
-        assertFalse(_verifies(shifted), "another price");
+        uint256[] memory instances = _instances(logits);
+        instances[0] = 0;
+        assertFalse(_verifies(instances), "a zero price");
+        instances[0] = provenPrice + (uint256(1) << shiftBits);
+        assertFalse(_verifies(instances), "the next price on the grid");
     }
 
     function _verifies(uint256[] memory instances) internal view returns (bool) {

@@ -59,6 +59,7 @@ mod bindings {
         error StaleData(uint64 dataTimestamp, uint64 nowTimestamp);
         error FutureData(uint64 dataTimestamp, uint64 nowTimestamp);
         error PriceMismatch(uint256 claimed, uint256 onChain);
+        error PriceOffGrid(uint256 claimed, uint8 shiftBits);
         error InvalidOnChainPrice(int256 answer);
         error InvalidProof();
         error ParamsMismatch(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus);
@@ -120,6 +121,7 @@ mod bindings {
             uint16 batchSize;
             uint32 horizon;
             InstanceLayout layout;
+            uint8 priceShiftBits;
             bool active;
         }
         /// A market's feed rules.
@@ -534,6 +536,18 @@ pub struct StackConfig {
     /// The answer the reserve's aggregator starts with (USD, 8 decimals), when not the market's
     /// default: a price-bound model's update must claim a price near it.
     pub initial_price: Option<i128>,
+    /// The model's `priceShiftBits` ([`price_shift_bits`]).
+    pub price_shift_bits: u8,
+}
+
+/// The `priceShiftBits` a model proven by a circuit of `kind` registers: the shift of its price
+/// input ([`crate::prover::PriceInput`]), 0 for a circuit without one.
+///
+/// # Errors
+/// [`Error::Input`] for a shift above 255.
+pub fn price_shift_bits(kind: crate::prover::CircuitKind) -> Result<u8> {
+    let shift = kind.price_input().map_or(0, |p| p.shift);
+    u8::try_from(shift).map_err(|_| Error::Input(format!("a price shift of {shift} bits")))
 }
 
 /// The oracle's instance layout for a circuit whose outputs are read through `link`.
@@ -613,6 +627,7 @@ impl StackConfig {
             bounds: aave_production_bounds(),
             layout: RiskOracle::InstanceLayout::ScoresOnly,
             initial_price: None,
+            price_shift_bits: 0,
         }
     }
 }
@@ -743,6 +758,7 @@ pub async fn deploy_oracle(
         batchSize: cfg.batch_size,
         horizon: cfg.horizon,
         layout: cfg.layout,
+        priceShiftBits: cfg.price_shift_bits,
         active: false,
     };
     let market = RiskOracle::MarketConfig {

@@ -135,6 +135,8 @@ pub struct EpochSection {
     /// The price the proof binds (public instance 0), in the aggregator's 8 decimals: the close
     /// with its low bits dropped ([`prover::PriceInput`]).
     pub proven_price: String,
+    /// How far (bps) the oracle lets that price be from the aggregator's.
+    pub price_tolerance_bps: u16,
 }
 
 /// The proof.
@@ -205,16 +207,19 @@ pub struct ParamSection {
 /// The tampered copies.
 #[derive(Debug, Clone, Serialize)]
 pub struct TamperedSection {
-    /// Every copy was rejected with its error: `InvalidProof` for the first three, `PriceMismatch`
-    /// for the last.
+    /// Every copy was rejected with its error: `InvalidProof` for the first three, `PriceOffGrid`
+    /// and `PriceMismatch` for the last two.
     pub rejected: bool,
     /// What the oracle said to a proof with one byte flipped.
     pub proof_flip: String,
     /// What the oracle said to one score raised by one unit (parameters recomputed to match).
     pub score_bump: String,
-    /// What the oracle said to the proof with another claimed price, within the tolerance.
+    /// What the oracle said to the proof with another claimed price on the circuit's grid, within
+    /// the tolerance.
     pub price_bump: String,
-    /// What the oracle said to the proof after the aggregator moved 2 %.
+    /// What the oracle said to a claimed price off the grid (one unit above the proven one).
+    pub price_off_grid: String,
+    /// What the oracle said to the proof after the aggregator moved twice the tolerance.
     pub price_moved: String,
 }
 
@@ -461,6 +466,8 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
     );
     stack.feature_schema_hash = keccak256(batch.features.join(",").as_bytes());
     stack.layout = layout;
+    stack.price_shift_bits = chain::price_shift_bits(kind)?;
+    let tolerance_bps = stack.price_tolerance_bps;
     stack.initial_price = Some(answer as i128);
     stack.horizon = cfg.horizon_days * DAY as u32;
     // The deployment waits out the oracle's governance timelock on anvil's clock: start the chain that
@@ -529,15 +536,21 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let mut other_price = next.clone();
         other_price.collateralPrice = claimed + U256::from(1u128 << price.shift);
         let price_bump = describe(client.check(&other_price, &proof.proof).await);
-        // The aggregator moves 2 % (beyond the 1 % tolerance): the proof's price is now off the chain's.
-        let moved = answer * 102 / 100;
+        // A price off the circuit's grid (one unit more): refused before the proof is looked at.
+        let mut off_grid = next.clone();
+        off_grid.collateralPrice = claimed + U256::from(1);
+        let price_off_grid = describe(client.check(&off_grid, &proof.proof).await);
+        // The aggregator moves twice the tolerance: the proof's price is now off the chain's.
+        let moved = answer * (10_000 + 2 * u128::from(tolerance_bps)) / 10_000;
         chain::set_aggregator_answer(&provider, deployment.price_source, moved).await?;
         let price_moved = describe(client.check(&next, &proof.proof).await);
         let rejected = proof_flip.contains("InvalidProof")
             && score_bump.contains("InvalidProof")
             && price_bump.contains("InvalidProof")
+            && price_off_grid.contains("PriceOffGrid")
             && price_moved.contains("PriceMismatch");
-        let tampered = TamperedSection { rejected, proof_flip, score_bump, price_bump, price_moved };
+        let tampered =
+            TamperedSection { rejected, proof_flip, score_bump, price_bump, price_off_grid, price_moved };
         Ok::<_, Error>((deployment, verifier.runtime_size, before, after, rule, sent, applied, verified, tampered))
     }
     .await;
@@ -569,6 +582,7 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
             max_probability: max_p,
             eth_close_usd: close,
             proven_price: claimed.to_string(),
+            price_tolerance_bps: tolerance_bps,
         },
         proof: ProofSection {
             prove_seconds: proof.prove_seconds,

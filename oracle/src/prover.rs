@@ -101,7 +101,7 @@ impl CircuitKind {
     /// (`price` from [`PriceInput::for_answer`]).
     pub const fn epoch_priced(price: PriceInput) -> Self {
         Self::Linear {
-            input_scale: 14,
+            input_scale: price.input_scale,
             param_scale: 14,
             num_inner_cols: 1,
             min_logrows: 10,
@@ -856,7 +856,9 @@ impl PriceInput {
         (answer >> self.shift) << self.shift
     }
 
-    /// The circuit's price input for `answer`, exact in f64 (`q < 2^113`).
+    /// The circuit's price input for `answer`: `q / 2^input_scale`, exact in f64 while
+    /// `q < 2^53`, i.e. for any answer below `2^(53 + shift)` (`q` is below 2^16 at the answer the
+    /// shift was chosen for).
     pub fn value(&self, answer: u128) -> f64 {
         (answer >> self.shift) as f64 / f64::from(1u32 << self.input_scale)
     }

@@ -42,6 +42,8 @@ fn demo_twice_applies_the_proven_parameters_and_rejects_tampering() {
         // The proof binds the collateral price: another claimed price (within the oracle's 1 %) is
         // not the proof's, and once the aggregator moved 2 % the proof's price is off the chain's.
         assert!(r["tampered"]["price_bump"].as_str().unwrap().contains("InvalidProof"), "{r}");
+        // A claimed price off the circuit's grid is refused by name.
+        assert!(r["tampered"]["price_off_grid"].as_str().unwrap().contains("PriceOffGrid"), "{r}");
         let moved = r["tampered"]["price_moved"].as_str().unwrap();
         assert!(moved.contains("PriceMismatch"), "{r}");
         let proven: f64 = r["epoch"]["proven_price"].as_str().unwrap().parse().unwrap();

@@ -12,9 +12,10 @@ pragma solidity ^0.8.20;
 ///      - Proven (SNARK): the scores are the outputs of the registered model (its weights are fixed in the
 ///        verifier's verifying key) on SOME inputs of the batch's shape (the epoch circuits commit to
 ///        them in the proof, so inputs published beside it can be checked off-chain); with a model whose
-///        layout is `PriceThenScores` or `PriceThenLogits`, also that the price-dependent features were
-///        computed at the collateral price the update claims (the circuit takes it as an input and exposes
-///        it as public instance 0).
+///        layout is `PriceThenScores` or `PriceThenLogits`, also that the circuit's price input is the
+///        collateral price the update claims (public instance 0): the price-bound epoch circuit computes its
+///        price-dependent features from it as `fixed + slope * price`, the fixed parts and slopes being
+///        committed inputs like the rest.
 ///      - Checked on-chain: the scores are probabilities (or, for a `Logits` model, logits the oracle turns
 ///        into probabilities with `Logistic.probabilityUp`) and are the proof's public instances (so they
 ///        cannot differ); the LTV, LT and bonus are `RiskRule`'s output for the probabilities; the epoch moves
@@ -41,7 +42,8 @@ interface IRiskOracle {
     ///      batch of `batchSize` scores has `batchSize / 3` instances, a third of the instance gas.
     ///      `PriceThenLogits`: instance 0 is the collateral price, then logits as for `Logits` (the
     ///      price-bound epoch circuit: its price-dependent features are computed in the circuit from
-    ///      instance 0, so the proof holds only for the price the update claims).
+    ///      its price input, which instance 0 fixes, so the proof holds only for the price the update
+    ///      claims; that price must lie on the model's `priceShiftBits` grid).
     ///      The oracle builds the instances from the update, so one `submit` serves every layout.
     enum InstanceLayout {
         ScoresOnly,
@@ -59,6 +61,10 @@ interface IRiskOracle {
     /// @param batchSize The number of scores per proof (for `PackedLogits`, three per instance).
     /// @param horizon The scores' horizon in seconds (e.g. 7 days for a 7-day liquidation probability).
     /// @param layout How the verifier's public instances are laid out.
+    /// @param priceShiftBits For `PriceThenScores` and `PriceThenLogits`: the circuit's price input is the
+    ///        aggregator's answer shifted right by this many bits and instance 0 is that input times
+    ///        2^priceShiftBits, so the claimed price must have these low bits clear (otherwise the only
+    ///        price input that matches it is a huge field element, not a price). 0 for the other layouts.
     /// @param active True from registration until retirement (retirement is final).
     struct Model {
         address verifier;
@@ -67,6 +73,7 @@ interface IRiskOracle {
         uint16 batchSize;
         uint32 horizon;
         InstanceLayout layout;
+        uint8 priceShiftBits;
         bool active;
     }
 
@@ -164,7 +171,8 @@ interface IRiskOracle {
     ///      (`ScoreOutOfRange`), or for a `Logits` model a field element (`NotAFieldElement`), or for a
     ///      `PackedLogits` model three signed 50-bit slots and nothing above them (`MalformedPackedLogits`);
     ///      epoch above the market's last (`StaleEpoch`); data time and block not in the future
-    ///      (`FutureData`) and not older than `maxDataAge` (`StaleData`); claimed price within tolerance of
+    ///      (`FutureData`) and not older than `maxDataAge` (`StaleData`); for a price layout, the claimed
+    ///      price's low `priceShiftBits` bits clear (`PriceOffGrid`); claimed price within tolerance of
     ///      the aggregator (`InvalidOnChainPrice`, `PriceMismatch`); LTV/LT/bonus
     ///      equal `RiskRule`'s (`ParamsMismatch`); the verifier accepts the proof with the instances
     ///      built from the update (`InvalidProof`). Then it stores the state, emits `UpdateAccepted` and

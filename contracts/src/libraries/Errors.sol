@@ -67,6 +67,10 @@ library Errors {
     ///         price the chain's aggregator reports now.
     error PriceMismatch(uint256 claimed, uint256 onChain);
 
+    /// @notice A price-bound model's update claims a price with some of its low `shiftBits` bits set: no price
+    ///         input of the circuit gives that instance.
+    error PriceOffGrid(uint256 claimed, uint8 shiftBits);
+
     /// @notice The market's price source answered a non-positive price.
     error InvalidOnChainPrice(int256 answer);
 

@@ -294,6 +294,7 @@ async fn start(
         if usize::from(registered.batchSize) != f.batch
             || u32::from(registered.outputScaleBits) != circuit.score_bits()
             || registered.layout != chain::layout_of(circuit.kind)
+            || registered.priceShiftBits != chain::price_shift_bits(circuit.kind)?
         {
             return Err(input(
                 &key("batch"),
