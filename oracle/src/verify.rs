@@ -5,7 +5,8 @@
 //! when what it needs is not at hand:
 //!
 //! 1. `rule`: the LTV, liquidation threshold and bonus are `RiskRule`'s for the scores (the link
-//!    of the model's layout applied, as the oracle does), and the batch has the model's size.
+//!    of the model's layout applied, as the oracle does), the batch has the model's size, and a
+//!    price-bound model's claimed price is on its registered grid (`priceShiftBits`).
 //! 2. `proof_offchain`: ezkl verifies the proof with the model's verifying key, on the public
 //!    instances built from the update's scores (so a changed score fails here).
 //! 3. `proof_onchain`: the verifier the oracle's registry names for the model returns `true` for the
@@ -321,10 +322,15 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
         }
         None => None,
     };
-    let (layout, bits, batch) = match &onchain {
-        Some(Ok(o)) => {
-            (o.model.layout, o.model.outputScaleBits, Some(usize::from(o.model.batchSize)))
-        }
+    let (layout, bits, registered) = match &onchain {
+        Some(Ok(o)) => (
+            o.model.layout,
+            o.model.outputScaleBits,
+            Some(Registered {
+                batch: usize::from(o.model.batchSize),
+                price_shift_bits: o.model.priceShiftBits,
+            }),
+        ),
         _ => (
             index::layout_by_name(&update.layout).ok_or_else(|| {
                 Error::Input(format!("update field `layout`: unknown layout `{}`", update.layout))
@@ -333,7 +339,7 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
             None,
         ),
     };
-    checks.push(rule_check(&update, &claim, layout, bits, batch));
+    checks.push(rule_check(&update, &claim, layout, bits, registered));
     let instances = chain::instances_for(layout, &claim);
 
     let scratch = tempfile::Builder::new()
@@ -380,9 +386,8 @@ pub async fn verify(source: &Source, opts: &Options) -> Result<Verdict> {
                     let c = w.check_inputs(dir, &srs, &proof_json, input).await?;
                     if !c.committed {
                         fail("inputs", format!("the published inputs are not the proof's: {}", c.reason.unwrap_or_default()))
-                    } else if c.outputs != instances {
-                        // The scores, after the claimed price for a price layout.
-                        fail("inputs", "the circuit's outputs on the published inputs are not the update's scores")
+                    } else if let Some(d) = first_difference(layout, &c.outputs, &instances) {
+                        fail("inputs", format!("the circuit's outputs on the published inputs are not the update's: {d}"))
                     } else {
                         pass("inputs", format!("the published inputs ({} values) are the ones the proof committed to, and give its scores", input_len(input)))
                     }
@@ -498,20 +503,68 @@ async fn on_chain(p: &DynProvider, oracle: Address, u: &FeedUpdate) -> Result<On
     Ok(OnChain { provider: p.clone(), oracle, model })
 }
 
+/// What the registry states of the model beyond its layout and scale, when the chain is read.
+#[derive(Debug, Clone, Copy)]
+struct Registered {
+    batch: usize,
+    price_shift_bits: u8,
+}
+
+/// Why `price` is not on the grid of a model whose price input drops `shift` low bits: the oracle
+/// refuses such a claimed price (`PriceOffGrid`), because the circuit does not range-check it.
+fn off_grid(price: U256, shift: u8) -> Option<String> {
+    let low = price & ((U256::from(1u8) << usize::from(shift)) - U256::from(1u8));
+    (!low.is_zero()).then(|| {
+        format!(
+            "the claimed price {price} is off the model's grid: its low {shift} bits are {low:#x}, \
+             not zero (the oracle refuses it: PriceOffGrid)"
+        )
+    })
+}
+
+/// The first public instance where the circuit's `outputs` differ from the update's `instances`,
+/// named as the oracle reads it (the price, or score k); `None` when they are equal.
+fn first_difference(
+    layout: RiskOracle::InstanceLayout,
+    outputs: &[U256],
+    instances: &[U256],
+) -> Option<String> {
+    if outputs.len() != instances.len() {
+        return Some(format!(
+            "the circuit gives {} values, the update has {} public instances",
+            outputs.len(),
+            instances.len()
+        ));
+    }
+    let k = outputs.iter().zip(instances).position(|(a, b)| a != b)?;
+    let priced = chain::has_price_instance(layout);
+    let what = match (priced, k) {
+        (true, 0) => "the price (instance 0)".to_string(),
+        (true, k) => format!("score {} (instance {k})", k - 1),
+        (false, k) => format!("score {k} (instance {k})"),
+    };
+    Some(format!("{what} is {} in the circuit and {} in the update", outputs[k], instances[k]))
+}
+
 fn rule_check(
     u: &FeedUpdate,
     claim: &RiskOracle::Update,
     layout: RiskOracle::InstanceLayout,
     bits: u8,
-    batch: Option<usize>,
+    registered: Option<Registered>,
 ) -> Check {
-    if let Some(b) = batch
-        && b != claim.scores.len()
-    {
-        return fail(
-            "rule",
-            format!("{} scores; the model proves batches of {b}", claim.scores.len()),
-        );
+    if let Some(r) = registered {
+        if r.batch != claim.scores.len() {
+            return fail(
+                "rule",
+                format!("{} scores; the model proves batches of {}", claim.scores.len(), r.batch),
+            );
+        }
+        if chain::has_price_instance(layout)
+            && let Some(why) = off_grid(claim.collateralPrice, r.price_shift_bits)
+        {
+            return fail("rule", why);
+        }
     }
     let link = chain::link_for(layout);
     match zkrisk_models::policy::apply_outputs(&claim.scores, bits, link) {
@@ -752,5 +805,33 @@ mod tests {
         // A length beyond the code leaves it whole.
         assert_eq!(without_metadata(&[0x60, 0xff, 0xff]), [0x60, 0xff, 0xff]);
         assert_eq!(without_metadata(&[0x60]), [0x60]);
+    }
+
+    #[test]
+    fn a_price_with_low_bits_set_is_off_the_grid() {
+        let on = U256::from(3_000u64) << 22;
+        assert_eq!(off_grid(on, 22), None);
+        assert_eq!(off_grid(on, 0), None);
+        assert_eq!(off_grid(on + U256::from(1u8), 0), None);
+        let e = off_grid(on + U256::from(5u8), 22).unwrap();
+        assert!(e.contains("low 22 bits are 0x5") && e.contains("PriceOffGrid"), "{e}");
+        // A bit just under the shift counts; the shift's own bit does not.
+        assert!(off_grid(on + (U256::from(1u8) << 21), 22).is_some());
+        assert_eq!(off_grid(on + (U256::from(1u8) << 22), 22), None);
+    }
+
+    #[test]
+    fn the_first_differing_instance_is_named_as_the_oracle_reads_it() {
+        use RiskOracle::InstanceLayout::{Logits, PriceThenLogits};
+        let v = |xs: &[u64]| xs.iter().map(|x| U256::from(*x)).collect::<Vec<_>>();
+        assert_eq!(first_difference(PriceThenLogits, &v(&[7, 1, 2]), &v(&[7, 1, 2])), None);
+        let price = first_difference(PriceThenLogits, &v(&[8, 1, 2]), &v(&[7, 1, 2])).unwrap();
+        assert_eq!(price, "the price (instance 0) is 8 in the circuit and 7 in the update");
+        let score = first_difference(PriceThenLogits, &v(&[7, 1, 3]), &v(&[7, 1, 2])).unwrap();
+        assert_eq!(score, "score 1 (instance 2) is 3 in the circuit and 2 in the update");
+        let plain = first_difference(Logits, &v(&[1, 3]), &v(&[1, 2])).unwrap();
+        assert_eq!(plain, "score 1 (instance 1) is 3 in the circuit and 2 in the update");
+        let short = first_difference(Logits, &v(&[1]), &v(&[1, 2])).unwrap();
+        assert!(short.contains("1 values") && short.contains("2 public instances"), "{short}");
     }
 }
