@@ -16,7 +16,7 @@ import {ERC4626} from "./vendor/ERC4626.sol";
 /// @title RiskCappedVault
 /// @notice An ERC-4626 vault that supplies its asset into Aave v3 reserves (one per listed Aave pool)
 ///         under per-market allocation caps taken from the `RiskOracle`'s feed. A cap cut applies at
-///         once: new deposits stop going to that market, and nothing is withdrawn from it by force (so no
+///         once, from the moment the feed reports it: new deposits stop going to that market, and nothing is withdrawn from it by force (so no
 ///         loss-making exit). A cap raise waits `capTimelock` seconds (MetaMorpho's rule), so a feed that
 ///         turns optimistic cannot move deposits into a market before depositors see it coming.
 /// @dev Accounting. `totalAssets()` is the vault's idle balance of the asset plus its aToken balance in
@@ -26,12 +26,14 @@ import {ERC4626} from "./vendor/ERC4626.sol";
 ///      price enough to steal.
 ///
 ///      The cap of market i, from the feed: `maxCap_i * (10_000 - riskBps) / 10_000`, where `riskBps` is
-///      the mean proven liquidation probability of the market's feed (`RiskOracle.marketState(feedMarket)`)
+///      the mean proven liquidation probability of the market's feed (`RiskOracle.riskOf(feedMarket)`)
 ///      and 0 while the feed has no accepted update. `syncCap` applies a lower value at once and makes a
 ///      higher one pending; `acceptCap` applies a pending raise after the timelock (at most the feed's
 ///      value at that moment).
 ///
-///      Deposits fill the markets in listing order up to their caps and leave the rest idle; withdrawals
+///      Deposits fill the markets in listing order, each up to `allocationCap` (the lower of the stored
+///      cap and the feed's cap now, so a cut in the feed applies to deposits before any `syncCap`), skip a
+///      market whose pool refuses the supply, and leave the rest idle; withdrawals
 ///      take idle cash first, then the markets in listing order, as far as Aave has liquidity
 ///      (`maxWithdraw`/`maxRedeem` account for that).
 ///
@@ -172,10 +174,14 @@ contract RiskCappedVault is ERC4626, Ownable2Step {
     /// @notice Market `index`'s cap as the feed sets it now: `maxCap * (10_000 - riskBps) / 10_000`,
     ///         rounded down; 0 while the feed has no accepted update.
     function feedCap(uint256 index) public view returns (uint256) {
+        return _feedCap(_market(index));
+    }
+
+    /// @notice What deposits may fill market `index` up to now: the lower of its stored cap and the
+    ///         feed's cap, so a cut in the feed limits deposits before anyone calls `syncCap`.
+    function allocationCap(uint256 index) external view returns (uint256) {
         Market storage m = _market(index);
-        IRiskOracle.MarketState memory state = oracle.marketState(m.feedMarket);
-        if (state.epoch == 0) return 0;
-        return Math.mulDiv(m.maxCap, BPS - state.riskBps, BPS);
+        return Math.min(m.cap, _feedCap(m));
     }
 
     /* -------------------------------------- ERC-4626 ------------------------------------- */
@@ -227,24 +233,38 @@ contract RiskCappedVault is ERC4626, Ownable2Step {
         return _markets[index];
     }
 
+    function _feedCap(Market storage m) internal view returns (uint256) {
+        (uint64 epoch, uint16 riskBps) = oracle.riskOf(m.feedMarket);
+        if (epoch == 0) return 0;
+        return Math.mulDiv(m.maxCap, BPS - riskBps, BPS);
+    }
+
     /// @dev Virtual shares and assets against donation (inflation) attacks.
     function _decimalsOffset() internal pure override returns (uint8) {
         return 6;
     }
 
-    /// @dev Takes the deposit, then supplies it to the markets in order, each up to its cap.
+    /// @dev Takes the deposit, then supplies it to the markets in order, each up to its allocation cap.
+    ///      A market whose pool refuses the supply (Aave's supply cap reached, reserve paused or frozen) is
+    ///      skipped and its allowance cleared, as MetaMorpho skips a market it cannot supply; what no
+    ///      market takes stays idle. A caller who sends too little gas for a supply only leaves its own
+    ///      deposit idle.
     function _transferIn(address from, uint256 assets) internal override {
         super._transferIn(from, assets);
         IERC20 token = IERC20(asset());
         uint256 left = assets;
         for (uint256 i; i < _markets.length && left != 0; ++i) {
             Market storage m = _markets[i];
+            uint256 cap = Math.min(m.cap, _feedCap(m));
             uint256 held = m.aToken.balanceOf(address(this));
-            if (held >= m.cap) continue;
-            uint256 amount = Math.min(m.cap - held, left);
-            left -= amount;
+            if (held >= cap) continue;
+            uint256 amount = Math.min(cap - held, left);
             token.forceApprove(address(m.pool), amount);
-            m.pool.supply(address(token), amount, address(this), 0);
+            try m.pool.supply(address(token), amount, address(this), 0) {
+                left -= amount;
+            } catch {
+                token.forceApprove(address(m.pool), 0);
+            }
         }
     }
 

@@ -177,6 +177,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
     }
 
     /// @inheritdoc IRiskOracle
+    function riskOf(address market) external view returns (uint64 epoch, uint16 riskBps) {
+        MarketState storage s = _marketStates[market];
+        return (s.epoch, s.riskBps);
+    }
+
+    /// @inheritdoc IRiskOracle
     function model(uint32 modelId) external view returns (Model memory) {
         return _models[modelId];
     }
@@ -368,8 +374,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 onChain = uint256(answer);
         uint256 diff = claimed > onChain ? claimed - onChain : onChain - claimed;
-        // diff / onChain <= tolerance / BPS, without division (and so without its rounding).
-        if (diff * BPS > onChain * config.priceToleranceBps) revert Errors.PriceMismatch(claimed, onChain);
+        // diff / onChain <= tolerance / BPS, without division (and so without its rounding). The tolerance
+        // is at most BPS, so a diff above onChain always fails; checking that first keeps a huge claimed
+        // price from overflowing `diff * BPS` (the aggregator's answer is trusted to be far below 2^242).
+        if (diff > onChain || diff * BPS > onChain * config.priceToleranceBps) {
+            revert Errors.PriceMismatch(claimed, onChain);
+        }
     }
 
     /// @dev Builds the public instances from the update (`ScoresOnly`, `Logits`, `PackedLogits`: the scores;

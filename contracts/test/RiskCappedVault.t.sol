@@ -237,6 +237,28 @@ contract RiskCappedVaultTest is Test {
         assertEq(_aBalance(poolB), 300 * ONE);
     }
 
+    /// @notice A cut in the feed limits deposits at once, before anyone syncs the stored cap.
+    function test_capCut_limitsDepositsBeforeAnySync() public {
+        feed.setRisk(feedA, 2, 9_000);
+        assertEq(vault.market(0).cap, 900 * ONE, "stored cap not yet synced");
+        assertEq(vault.allocationCap(0), 100 * ONE, "the feed's cut applies");
+        _deposit(alice, 300 * ONE);
+        assertEq(_aBalance(poolA), 100 * ONE, "market 0 only to the feed's cap");
+        assertEq(_aBalance(poolB), 200 * ONE, "the rest to market 1");
+    }
+
+    /// @notice A market that refuses a supply (Aave's supply cap reached, reserve paused or frozen) is
+    ///         skipped: the deposit goes to the next market or stays idle, and does not revert.
+    function test_deposit_skipsAMarketThatRefusesSupply() public {
+        poolA.setRefusing(true);
+        _deposit(alice, 1_000 * ONE);
+        assertEq(_aBalance(poolA), 0, "market 0 refused");
+        assertEq(_aBalance(poolB), 500 * ONE, "market 1 to its cap");
+        assertEq(_idle(), 500 * ONE, "the rest idle");
+        assertEq(usdc.allowance(address(vault), address(poolA)), 0, "no allowance left to the refusing pool");
+        assertEq(vault.totalAssets(), 1_000 * ONE);
+    }
+
     function test_withdraw_idleFirstThenMarketsExactly() public {
         _deposit(alice, 2_000 * ONE);
         uint256 before = usdc.balanceOf(alice);

@@ -41,6 +41,8 @@ contract RiskOracleTest is BaseTest {
     function test_submit_acceptsValidUpdateAndQueuesIt() public {
         IRiskOracle.Update memory update = validUpdate();
         (uint16 ltv, uint16 lt, uint16 bonus, uint16 riskBps) = RiskRule.params(fixtureScores, outputScaleBits);
+        (uint64 epochBefore, uint16 riskBefore) = oracle.riskOf(asset);
+        assertEq(epochBefore + riskBefore, 0, "riskOf before any update");
 
         vm.expectEmit(true, true, true, false, address(oracle));
         emit Events.UpdateAccepted(asset, 1, MODEL_ID, oracle.marketState(asset), fixtureScores);
@@ -53,6 +55,9 @@ contract RiskOracleTest is BaseTest {
         assertEq(state.updatedAt, NOW, "updatedAt");
         assertEq(state.modelId, MODEL_ID, "modelId");
         assertEq(state.riskBps, riskBps, "riskBps");
+        (uint64 epochNow, uint16 riskNow) = oracle.riskOf(asset);
+        assertEq(epochNow, 1, "riskOf: epoch");
+        assertEq(riskNow, riskBps, "riskOf: riskBps");
         assertEq(state.params.ltv, ltv, "ltv");
         assertEq(state.params.liquidationThreshold, lt, "lt");
         assertEq(state.params.liquidationBonus, bonus, "bonus");
@@ -455,6 +460,15 @@ contract RiskOracleTest is BaseTest {
         );
         update.collateralPrice = onChain + 30e8;
         _submit(update, fixtureProof);
+    }
+
+    /// @notice A claimed price so large that `diff * 10_000` would overflow is a `PriceMismatch`, not a panic.
+    function test_submit_hugeClaimedPriceIsAPriceMismatch() public {
+        IRiskOracle.Update memory update = validUpdate();
+        update.collateralPrice = type(uint256).max;
+        _expectSubmitRevert(
+            update, fixtureProof, abi.encodeWithSelector(Errors.PriceMismatch.selector, type(uint256).max, PRICE)
+        );
     }
 
     /// @notice The binding follows the chain: when the aggregator moves, a price claimed before the move

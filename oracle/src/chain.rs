@@ -287,6 +287,7 @@ mod bindings {
         function syncCap(uint256 index) external;
         function acceptCap(uint256 index) external;
         function feedCap(uint256 index) external view returns (uint256);
+        function allocationCap(uint256 index) external view returns (uint256);
         function market(uint256 index) external view returns (Market memory);
         function marketCount() external view returns (uint256);
         function availableLiquidity() external view returns (uint256);

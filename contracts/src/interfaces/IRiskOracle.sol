@@ -184,6 +184,10 @@ interface IRiskOracle {
     /// @notice The last accepted update of `market`; all fields zero if none was accepted.
     function marketState(address market) external view returns (MarketState memory);
 
+    /// @notice The epoch and mean risk of `market`'s last accepted update (0, 0 if none): the two fields
+    ///         of `marketState` a cap needs, read from one storage slot each instead of the whole state.
+    function riskOf(address market) external view returns (uint64 epoch, uint16 riskBps);
+
     /// @notice Registered model `modelId` (all zero if none).
     function model(uint32 modelId) external view returns (Model memory);
 

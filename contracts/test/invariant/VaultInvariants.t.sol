@@ -11,8 +11,9 @@ import {IRiskOracle} from "../../src/interfaces/IRiskOracle.sol";
 import {TestERC20} from "../../src/mocks/TestERC20.sol";
 import {RiskCappedVault} from "../../src/RiskCappedVault.sol";
 
-/// @notice Deposits, withdrawals and redemptions by three actors, yield, borrowed-out cash, feed moves, cap
-///         syncs and accepted raises, against two mock Aave pools (1:1 aTokens). Amounts are bounded by what
+/// @notice Deposits, withdrawals and redemptions by three actors, yield, borrowed-out cash, feed moves (synced
+///         or not), cap syncs, accepted raises and pools that refuse supplies, against two mock Aave pools
+///         (1:1 aTokens). Amounts are bounded by what
 ///         the vault allows (`maxWithdraw`, `maxRedeem`), so every call must succeed.
 contract VaultHandler is Test {
     RiskCappedVault public immutable vault;
@@ -25,6 +26,8 @@ contract VaultHandler is Test {
     uint256 public deposited;
     uint256 public withdrawn;
     uint256 public yielded;
+    /// @notice Cash borrowers took out of each pool and have not paid back.
+    uint256[2] public borrowed;
     /// @notice Set if an immediate deposit-redeem ever returned more than went in.
     bool public valueFromNothing;
     /// @notice Set if a deposit ever pushed a market above both its cap and its previous balance.
@@ -107,14 +110,40 @@ contract VaultHandler is Test {
         yielded += amount;
     }
 
-    function setRisk(uint256 marketSeed, uint16 riskBps) external {
+    /// @notice A borrower takes part of a pool's cash, which limits what the vault can withdraw there.
+    function borrow(uint256 marketSeed, uint256 amount) external {
+        MockAavePool pool = pools[marketSeed % 2];
+        uint256 cash = token.balanceOf(address(pool.aToken()));
+        if (cash == 0) return;
+        amount = bound(amount, 1, cash);
+        pool.lend(address(this), amount);
+        borrowed[marketSeed % 2] += amount;
+    }
+
+    /// @notice A borrower pays back part of what it took.
+    function repay(uint256 marketSeed, uint256 amount) external {
+        uint256 i = marketSeed % 2;
+        if (borrowed[i] == 0) return;
+        amount = bound(amount, 1, borrowed[i]);
+        pools[i].repay(amount);
+        borrowed[i] -= amount;
+    }
+
+    /// @notice The feed moves; the stored cap is synced only when `sync` is set, so deposits also run
+    ///         against a feed the vault has not synced.
+    function setRisk(uint256 marketSeed, uint16 riskBps, bool sync) external {
         uint256 i = marketSeed % 2;
         // Casting is safe: bounded to 10_000; test timestamps are far below 2^64.
         // forge-lint: disable-next-line(unsafe-typecast)
         uint16 risk = uint16(bound(riskBps, 0, 10_000));
         // forge-lint: disable-next-line(unsafe-typecast)
         feed.setRisk(feeds[i], uint64(block.timestamp), risk);
-        vault.syncCap(i);
+        if (sync) vault.syncCap(i);
+    }
+
+    /// @notice A pool starts or stops refusing supplies (its Aave supply cap reached, or paused).
+    function setRefusing(uint256 marketSeed, bool on) external {
+        pools[marketSeed % 2].setRefusing(on);
     }
 
     function acceptCap(uint256 marketSeed, uint256 wait) external {
@@ -131,7 +160,7 @@ contract VaultHandler is Test {
 
     function _checkCaps(uint256[2] memory before) internal {
         for (uint256 i; i < 2; ++i) {
-            uint256 cap = vault.market(i).cap;
+            uint256 cap = vault.allocationCap(i);
             uint256 held = _held(i);
             if (held > cap && held > before[i]) capBreached = true;
         }
@@ -190,7 +219,8 @@ contract VaultInvariantTest is Test {
         assertFalse(handler.valueFromNothing(), "a round trip made a profit");
     }
 
-    /// @notice Deposits never push a market above its cap.
+    /// @notice Deposits never push a market above its allocation cap (the lower of the stored cap and the
+    ///         feed's cap at the time).
     function invariant_depositsRespectCaps() public view {
         assertFalse(handler.capBreached(), "a deposit breached a cap");
     }

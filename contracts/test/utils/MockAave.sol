@@ -188,13 +188,20 @@ contract MockAavePool {
 
     IERC20 public immutable underlying;
     MockAToken public immutable aToken;
+    /// @notice While set, `supply` reverts as Aave's does when the reserve's supply cap is reached.
+    bool public refusing;
 
     constructor(IERC20 underlying_) {
         underlying = underlying_;
         aToken = new MockAToken(address(this), underlying_);
     }
 
+    function setRefusing(bool on) external {
+        refusing = on;
+    }
+
     function supply(address asset, uint256 amount, address onBehalfOf, uint16) external {
+        require(!refusing, "51"); // SUPPLY_CAP_EXCEEDED
         require(asset == address(underlying), "asset");
         require(amount != 0, "26"); // INVALID_AMOUNT
         underlying.safeTransferFrom(msg.sender, address(aToken), amount);
@@ -222,6 +229,11 @@ contract MockAavePool {
         aToken.transferUnderlyingTo(to, amount);
     }
 
+    /// @notice A borrower pays `amount` of cash back (the caller sends it).
+    function repay(uint256 amount) external {
+        underlying.safeTransferFrom(msg.sender, address(aToken), amount);
+    }
+
     function getReserveData(address asset) external view returns (DataTypes.ReserveData memory data) {
         if (asset == address(underlying)) data.aTokenAddress = address(aToken);
     }
@@ -240,5 +252,9 @@ contract MockRiskOracle {
 
     function marketState(address market) external view returns (IRiskOracle.MarketState memory) {
         return _states[market];
+    }
+
+    function riskOf(address market) external view returns (uint64, uint16) {
+        return (_states[market].epoch, _states[market].riskBps);
     }
 }

@@ -59,6 +59,11 @@ async fn vault_supplies_into_real_aave_under_feed_caps_with_exact_accounting() {
     chain::advance_time(&provider, CAP_TIMELOCK).await.unwrap();
     vault.acceptCap(U256::ZERO).send().await.unwrap().get_receipt().await.unwrap();
     assert_eq!(vault.market(U256::ZERO).call().await.unwrap().cap, expected_cap);
+    assert_eq!(
+        vault.allocationCap(U256::ZERO).call().await.unwrap(),
+        expected_cap,
+        "deposits may fill the market to the synced cap"
+    );
 
     // Two depositors: the first fills Aave, the second reaches the cap and the rest stays idle.
     let (bob_provider, bob) = chain::signer_provider(anvil.url(), OTHER_KEY).unwrap();
