@@ -55,6 +55,9 @@ interface IAggregatorV3 {
 contract RiskOracle is IRiskOracle, Ownable2Step {
     /// @notice The largest output scale accepted; keeps `batchSize << outputScaleBits` tiny.
     uint8 public constant MAX_OUTPUT_SCALE_BITS = 64;
+    /// @notice The most an epoch may move past the market's last (2^32: a unix time in seconds for
+    ///         136 years), so no update can take the epoch near 2^64 and leave no newer one.
+    uint64 public constant MAX_EPOCH_STEP = 1 << 32;
     /// @notice 100 % in basis points.
     uint256 internal constant BPS = 10_000;
 
@@ -270,11 +273,15 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         }
     }
 
-    /// @dev Queues the update's parameters in the steward. The steward is immutable and reads only
+    /// @dev Queues the update's parameters in the steward and returns the steward's update id, or 0 when
+    ///      the steward refuses them (paused, asset restricted, a move past a bound or inside a
+    ///      parameter's delay): the proven update is recorded either way, so the feed (and the vault caps
+    ///      that follow its risk) keeps up with the data while Aave moves only as far as the steward allows.
+    ///      The refusal is emitted with the steward's revert data. The steward is immutable and reads only
     ///      Aave's data provider: it cannot call back.
-    function _queueInSteward(Update calldata update) internal returns (uint256) {
+    function _queueInSteward(Update calldata update) internal returns (uint256 id) {
         Params calldata p = update.params;
-        return IAaveRiskSteward(steward)
+        try IAaveRiskSteward(steward)
             .queue(
                 IAaveRiskSteward.ParamUpdate({
                 asset: update.market,
@@ -285,7 +292,13 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
                 borrowCap: p.borrowCap,
                 validUntil: update.validUntil
             })
-            );
+            ) returns (
+            uint256 queued
+        ) {
+            id = queued;
+        } catch (bytes memory reason) {
+            emit Events.StewardRefused(update.market, update.epoch, reason);
+        }
     }
 
     /// @dev Stores the market's new state and emits `UpdateAccepted`.
@@ -352,11 +365,12 @@ contract RiskOracle is IRiskOracle, Ownable2Step {
         return layout == InstanceLayout.PriceThenScores || layout == InstanceLayout.PriceThenLogits;
     }
 
-    /// @dev The epoch must move forward; the data must be neither from the future (time or block) nor
+    /// @dev The epoch must move forward, by at most `MAX_EPOCH_STEP`; the data must be neither from the future (time or block) nor
     ///      older than `maxDataAge`.
     function _checkEpochAndAge(Update calldata update, uint64 maxDataAge, uint64 nowTimestamp) internal view {
         uint64 lastEpoch = _marketStates[update.market].epoch;
         if (update.epoch <= lastEpoch) revert Errors.StaleEpoch(update.epoch, lastEpoch);
+        if (update.epoch - lastEpoch > MAX_EPOCH_STEP) revert Errors.EpochJump(update.epoch, lastEpoch);
         if (update.dataTimestamp > nowTimestamp) revert Errors.FutureData(update.dataTimestamp, nowTimestamp);
         // Casting is safe: block numbers fit 64 bits.
         // forge-lint: disable-next-line(unsafe-typecast)

@@ -367,6 +367,26 @@ contract RiskOracleTest is BaseTest {
         _expectSubmitRevert(update, fixtureProof, abi.encodeWithSelector(Errors.StaleEpoch.selector, 1, 1));
     }
 
+    /// @notice An epoch may move at most `MAX_EPOCH_STEP` past the last, so no update can take a market's
+    ///         epoch near 2^64 and leave no newer one.
+    function test_submit_revertsOnEpochJump() public {
+        uint64 step = oracle.MAX_EPOCH_STEP();
+        assertEq(step, 1 << 32, "steps of 2^32 (a unix time, one per second, for 136 years)");
+        _expectSubmitRevert(
+            updateFor(fixtureScores, step + 1),
+            fixtureProof,
+            abi.encodeWithSelector(Errors.EpochJump.selector, step + 1, 0)
+        );
+        _submit(updateFor(fixtureScores, step), fixtureProof);
+        _expectSubmitRevert(
+            updateFor(fixtureScores, type(uint64).max),
+            fixtureProof,
+            abi.encodeWithSelector(Errors.EpochJump.selector, type(uint64).max, step)
+        );
+        _submit(updateFor(fixtureScores, 2 * step), fixtureProof);
+        assertEq(oracle.marketState(asset).epoch, 2 * step);
+    }
+
     function test_submit_revertsOnEpochZero() public {
         _expectSubmitRevert(
             updateFor(fixtureScores, 0), fixtureProof, abi.encodeWithSelector(Errors.StaleEpoch.selector, 0, 0)
@@ -485,21 +505,39 @@ contract RiskOracleTest is BaseTest {
         _expectSubmitRevert(validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.InvalidOnChainPrice.selector, 0));
     }
 
-    /// @notice The steward's checks run inside submit: a paused steward or an out-of-bound cap rejects it all.
-    function test_submit_revertsWhenStewardRejects() public {
+    /// @notice A steward refusal (paused, a cap past its bound) does not stop the feed: the proven update
+    ///         is recorded with `stewardUpdateId` 0, `StewardRefused` carries the steward's error, and
+    ///         nothing is queued for Aave.
+    function test_submit_recordsTheUpdateWhenStewardRefuses() public {
         vm.prank(guardian);
         steward.pause();
-        _expectSubmitRevert(validUpdate(), fixtureProof, abi.encodeWithSelector(Errors.StewardPaused.selector));
+        vm.expectEmit(true, true, false, true, address(oracle));
+        emit Events.StewardRefused(asset, 1, abi.encodeWithSelector(Errors.StewardPaused.selector));
+        _submit(validUpdate(), fixtureProof);
+        IRiskOracle.MarketState memory state = oracle.marketState(asset);
+        assertEq(state.epoch, 1, "recorded");
+        assertEq(state.stewardUpdateId, 0, "not queued");
+        assertEq(steward.updateCount(), 0, "nothing queued");
+
         vm.prank(guardian);
         steward.unpause();
-        IRiskOracle.Update memory update = validUpdate();
+        IRiskOracle.Update memory update = updateFor(fixtureScores, 2);
         update.params.supplyCap = 2_000_000;
-        _expectSubmitRevert(
-            update,
-            fixtureProof,
+        vm.expectEmit(true, true, false, true, address(oracle));
+        emit Events.StewardRefused(
+            asset,
+            2,
             abi.encodeWithSelector(Errors.BoundExceeded.selector, uint8(3), START_SUPPLY_CAP, START_SUPPLY_CAP * 2)
         );
-        assertEq(oracle.marketState(asset).epoch, 0, "state must not change");
+        _submit(update, fixtureProof);
+        state = oracle.marketState(asset);
+        assertEq(state.epoch, 2, "recorded");
+        assertEq(state.stewardUpdateId, 0, "not queued");
+        assertEq(state.params.supplyCap, 2_000_000, "the keeper's claimed cap, as submitted");
+        assertEq(steward.updateCount(), 0, "nothing queued");
+
+        _submit(updateFor(fixtureScores, 3), fixtureProof);
+        assertEq(oracle.marketState(asset).stewardUpdateId, 1, "queued once the steward accepts");
     }
 
     /* ------------------------------------ governance ------------------------------------ */

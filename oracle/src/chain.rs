@@ -36,8 +36,8 @@ use crate::{
 mod bindings {
     alloy::sol! {
     /// Every custom error of `contracts/src/libraries/Errors.sol` (shared by the oracle, the steward
-    /// and the vault: a revert in the steward surfaces through `RiskOracle.submit` unchanged), and the
-    /// OpenZeppelin errors the contracts can revert with.
+    /// and the vault: a steward refusal inside `RiskOracle.submit` comes back as the data of its
+    /// `StewardRefused` event), and the OpenZeppelin errors the contracts can revert with.
     #[sol(all_derives)]
     interface ZkriskErrors {
         error ZeroAddress();
@@ -56,6 +56,7 @@ mod bindings {
         error BatchSizeMismatch(uint256 got, uint256 expected);
         error ScoreOutOfRange(uint256 index, uint256 score);
         error StaleEpoch(uint64 epoch, uint64 lastEpoch);
+        error EpochJump(uint64 epoch, uint64 lastEpoch);
         error StaleData(uint64 dataTimestamp, uint64 nowTimestamp);
         error FutureData(uint64 dataTimestamp, uint64 nowTimestamp);
         error PriceMismatch(uint256 claimed, uint256 onChain);
@@ -168,6 +169,7 @@ mod bindings {
         }
 
         event UpdateAccepted(address indexed market, uint64 indexed epoch, uint32 indexed modelId, MarketState state, uint256[] scores);
+        event StewardRefused(address indexed market, uint64 indexed epoch, bytes reason);
         event ModelRegistered(uint32 indexed modelId, Model model);
         event ModelRetired(uint32 indexed modelId);
         event MarketConfigured(address indexed market, MarketConfig config);
@@ -255,6 +257,7 @@ mod bindings {
         function latestUpdateId(address asset) external view returns (uint256);
         function executionDelay() external view returns (uint40);
         function paused() external view returns (bool);
+        function updateCount() external view returns (uint256);
         function owner() external view returns (address);
         function guardian() external view returns (address);
         function riskOracle() external view returns (address);
@@ -854,6 +857,16 @@ pub async fn read_params(
 /// Turns a contract error into [`Error::Reverted`] with the custom error decoded (zkrisk's
 /// `Errors` library, OpenZeppelin's, or Aave's numeric `Error(string)` code), or [`Error::Rpc`] when nothing reverted.
 pub fn revert_error(e: alloy::contract::Error) -> Error {
+    match e.as_revert_data() {
+        Some(data) => Error::Reverted { error: error_name(&data) },
+        None => Error::Rpc(e.to_string()),
+    }
+}
+
+/// Revert data as the contracts name it: a zkrisk custom error with its arguments
+/// (`BoundExceeded { param: 3, .. }`), `Error("…")` for a string revert (Aave v3's numeric codes,
+/// contracts/protocol/libraries/helpers/Errors.sol), else the hex.
+pub fn error_name(data: &[u8]) -> String {
     // `Variant(Variant { args })` → `Variant { args }`.
     fn unwrap_variant(text: String) -> String {
         match (text.find('('), text.ends_with(')')) {
@@ -861,19 +874,26 @@ pub fn revert_error(e: alloy::contract::Error) -> Error {
             _ => text,
         }
     }
-    match e.as_revert_data() {
-        Some(data) => Error::Reverted {
-            error: if let Ok(d) = ZkriskErrors::ZkriskErrorsErrors::abi_decode(&data) {
-                unwrap_variant(format!("{d:?}"))
-            } else if let Ok(r) = alloy::sol_types::Revert::abi_decode(&data) {
-                // Aave v3 reverts with numeric codes (contracts/protocol/libraries/helpers/Errors.sol).
-                format!("Error({:?})", r.reason)
-            } else {
-                format!("0x{}", hex::encode(&data))
-            },
-        },
-        None => Error::Rpc(e.to_string()),
+    if let Ok(d) = ZkriskErrors::ZkriskErrorsErrors::abi_decode(data) {
+        unwrap_variant(format!("{d:?}"))
+    } else if let Ok(r) = alloy::sol_types::Revert::abi_decode(data) {
+        format!("Error({:?})", r.reason)
+    } else {
+        format!("0x{}", hex::encode(data))
     }
+}
+
+/// The steward refusals (`RiskOracle.StewardRefused`) in a submission's receipt, each as
+/// "market M epoch E: ERROR": the oracle recorded those updates but queued nothing for Aave.
+pub fn steward_refusals(receipt: &alloy::rpc::types::TransactionReceipt) -> Vec<String> {
+    use alloy::sol_types::SolEvent as _;
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|log| RiskOracle::StewardRefused::decode_log(&log.inner).ok())
+        .map(|e| format!("market {} epoch {}: {}", e.market, e.epoch, error_name(&e.reason)))
+        .collect()
 }
 
 /// What an update claims besides its scores: which model, the data's block, until when it is valid,
@@ -955,6 +975,8 @@ pub struct Submitted {
     pub gas_used: u64,
     /// Block it was mined in.
     pub block: u64,
+    /// For a submission the steward refused to queue (see [`steward_refusals`]), its reason.
+    pub steward_refused: Option<String>,
 }
 
 /// The keeper's path to `RiskOracle`: check by simulation, then send and wait for the receipt.
@@ -990,6 +1012,7 @@ impl OracleClient {
             tx_hash: receipt.transaction_hash.to_string(),
             gas_used: receipt.gas_used,
             block: receipt.block_number.unwrap_or(0),
+            steward_refused: steward_refusals(&receipt).into_iter().next(),
         })
     }
 
@@ -1010,6 +1033,7 @@ impl OracleClient {
             tx_hash: receipt.transaction_hash.to_string(),
             gas_used: receipt.gas_used,
             block: receipt.block_number.unwrap_or(0),
+            steward_refused: None,
         })
     }
 }

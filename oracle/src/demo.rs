@@ -511,6 +511,11 @@ pub async fn run(cfg: &DemoConfig) -> Result<DemoReport> {
         let rule = policy::apply(&probabilities, prob_bits)?;
         let client = OracleClient::new(provider.clone(), deployment.oracle);
         let sent = client.submit(&update, &proof.proof).await?;
+        if let Some(reason) = &sent.steward_refused {
+            return Err(Error::Demo(format!(
+                "the oracle recorded epoch {epoch}, but the steward refused to queue it ({reason})"
+            )));
+        }
         // The steward applies the queued update once its execution delay has passed.
         let queued = client.market_state(asset).await?.stewardUpdateId;
         chain::advance_time(&provider, stack.execution_delay).await?;

@@ -134,13 +134,14 @@ interface IRiskOracle {
     /// @param updatedAt The block timestamp at which it was accepted.
     /// @param modelId The model that produced it.
     /// @param riskBps The batch's mean probability, in bps, rounded up.
-    /// @param params The parameters it proposed (queued in the steward).
+    /// @param params The parameters it proposed (queued in the steward unless it refused them).
     /// @param collateralPrice The claimed collateral price (checked against the aggregator).
     /// @param scoresHash keccak256(abi.encodePacked(scores)); the scores themselves are in the event
     ///        (for a `Logits` model, the proven logits).
     /// @param proofHash keccak256 of the proof bytes.
     /// @param publisher The keeper that submitted it.
-    /// @param stewardUpdateId The id of the update queued in the steward.
+    /// @param stewardUpdateId The id of the update queued in the steward; 0 when the steward refused it
+    ///        (`StewardRefused` carries the reason).
     struct MarketState {
         uint64 epoch;
         uint64 dataTimestamp;
@@ -170,13 +171,17 @@ interface IRiskOracle {
     ///      the model's batch (`BatchSizeMismatch`) and each is at most 2^outputScaleBits
     ///      (`ScoreOutOfRange`), or for a `Logits` model a field element (`NotAFieldElement`), or for a
     ///      `PackedLogits` model three signed 50-bit slots and nothing above them (`MalformedPackedLogits`);
-    ///      epoch above the market's last (`StaleEpoch`); data time and block not in the future
+    ///      epoch above the market's last (`StaleEpoch`) by at most `MAX_EPOCH_STEP` (`EpochJump`); data time and block not in the future
     ///      (`FutureData`) and not older than `maxDataAge` (`StaleData`); for a price layout, the claimed
     ///      price's low `priceShiftBits` bits clear (`PriceOffGrid`); claimed price within tolerance of
     ///      the aggregator (`InvalidOnChainPrice`, `PriceMismatch`); LTV/LT/bonus
     ///      equal `RiskRule`'s (`ParamsMismatch`); the verifier accepts the proof with the instances
-    ///      built from the update (`InvalidProof`). Then it stores the state, emits `UpdateAccepted` and
-    ///      calls the steward's `queue`; a revert there (bounds, delay, pause, restriction) reverts all.
+    ///      built from the update (`InvalidProof`). Then it calls the steward's `queue`, stores the state
+    ///      and emits `UpdateAccepted`. If the steward refuses (bounds, delay, pause, restriction), the
+    ///      update is still recorded, with `stewardUpdateId` 0, and `StewardRefused` carries the reason:
+    ///      the feed keeps reporting the proven risk while Aave moves only as far as the steward allows.
+    ///      A refused update's caps are the keeper's claim, unchecked by any bound; its LTV, LT, bonus
+    ///      and risk are the rule's, from the proof.
     /// @param update The update; see `Update`.
     /// @param proof The ezkl proof bytes (`hex_proof` of proof.json).
     function submit(Update calldata update, bytes calldata proof) external;

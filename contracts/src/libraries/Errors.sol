@@ -57,6 +57,10 @@ library Errors {
     /// @notice The update's epoch is not above the last applied epoch of its market (0 if none).
     error StaleEpoch(uint64 epoch, uint64 lastEpoch);
 
+    /// @notice The update's epoch is more than `MAX_EPOCH_STEP` above the market's last: a jump to near
+    ///         2^64 would leave no newer epoch and freeze the market for good.
+    error EpochJump(uint64 epoch, uint64 lastEpoch);
+
     /// @notice The scores were computed from data older than the market's `maxDataAge`.
     error StaleData(uint64 dataTimestamp, uint64 nowTimestamp);
 

@@ -24,6 +24,13 @@ library Events {
         uint256[] scores
     );
 
+    /// @notice The steward refused to queue an accepted update's parameters; the update is recorded with
+    ///         `stewardUpdateId` 0 and Aave is not changed.
+    /// @param market The market.
+    /// @param epoch The accepted update's epoch.
+    /// @param reason The steward's revert data (e.g. `BoundExceeded`, `DelayNotElapsed`, `StewardPaused`).
+    event StewardRefused(address indexed market, uint64 indexed epoch, bytes reason);
+
     /// @notice Governance scheduled an operation; it can execute from `readyAt`.
     event OperationScheduled(bytes32 indexed operationId, uint8 indexed kind, uint64 readyAt);
 

@@ -95,7 +95,7 @@ pub struct FeedUpdate {
     pub probabilities: Vec<f64>,
     /// The batch's mean probability in bps, rounded up.
     pub risk_bps: u16,
-    /// The parameters it carried (queued in the steward).
+    /// The parameters it carried (queued in the steward unless it refused them).
     pub params: FeedParams,
     /// keccak256 of the packed scores, as the oracle stored it.
     pub scores_hash: String,
@@ -103,7 +103,7 @@ pub struct FeedUpdate {
     pub proof: String,
     /// keccak256 of the proof bytes.
     pub proof_hash: String,
-    /// The steward's id of the queued update.
+    /// The steward's id of the queued update; "0" when the steward refused it.
     pub steward_update_id: String,
     /// Whether the keeper's inputs of this proof are published (`…/inputs`).
     pub inputs_published: bool,

@@ -367,6 +367,13 @@ impl Chain for AlloyChain {
             {
                 self.metrics.add("zkrisk_keeper_gas_used_total", &[], r.gas_used as f64);
                 self.metrics.set("zkrisk_keeper_last_gas_used", &[], r.gas_used as f64);
+                for refusal in chain::steward_refusals(&r) {
+                    warn!(
+                        tx = tx_hash,
+                        "recorded on chain, but the steward queued nothing: {refusal}"
+                    );
+                    self.metrics.add("zkrisk_keeper_steward_refusals_total", &[], 1.0);
+                }
             }
         }
         Ok(status)

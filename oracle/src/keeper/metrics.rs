@@ -17,6 +17,11 @@ pub const METRICS: &[(&str, &str, &str)] = &[
     ("zkrisk_keeper_last_proof_seconds", "gauge", "Seconds the last proof took."),
     ("zkrisk_keeper_gas_used_total", "counter", "Gas used by the keeper's mined submissions."),
     ("zkrisk_keeper_last_gas_used", "gauge", "Gas used by the last mined submission."),
+    (
+        "zkrisk_keeper_steward_refusals_total",
+        "counter",
+        "Mined submissions the oracle recorded but the steward refused to queue (StewardRefused).",
+    ),
     ("zkrisk_keeper_wallet_balance_wei", "gauge", "Balance of the keeper's wallet."),
     ("zkrisk_keeper_head_block", "gauge", "Latest block the RPC reported."),
     ("zkrisk_keeper_lag_blocks", "gauge", "Blocks between the head and the last block ingested."),

@@ -259,6 +259,20 @@ async fn oracle_client_against_the_real_contracts() {
     eprintln!("steward execute gas (bounds, Aave's PoolConfigurator): {}", applied.gas_used);
     assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), expected.params);
     reverted_with(client.execute_queued(state.stewardUpdateId).await, "UpdateNotPending");
+
+    // With the steward paused by its guardian, the next proven update is still recorded (the feed
+    // stays live) but nothing is queued, and the receipt names the steward's refusal.
+    assert_eq!(d.aave.admin, keeper, "the deployer is the steward's guardian here");
+    steward.pause().send().await.unwrap().get_receipt().await.unwrap();
+    let (now, ctx) = context_now(&provider, &d).await;
+    let sent =
+        client.submit(&update(&f, asset, 2, now - 60, &f.scores, &ctx), &f.proof).await.unwrap();
+    let refused = sent.steward_refused.expect("the steward refused");
+    assert!(refused.contains("epoch 2") && refused.contains("StewardPaused"), "{refused}");
+    let state = client.market_state(asset).await.unwrap();
+    assert_eq!((state.epoch, state.stewardUpdateId), (2, U256::ZERO), "recorded, not queued");
+    assert_eq!(steward.updateCount().call().await.unwrap(), U256::from(1), "nothing new queued");
+    assert_eq!(chain::read_params(&provider, dp, asset).await.unwrap(), expected.params);
     anvil.stop().await.unwrap();
 }
 
