@@ -455,6 +455,34 @@ contract AaveRiskStewardTest is Test, Bounds {
         steward.pause();
     }
 
+    function test_gas_unpause() public {
+        vm.prank(guardian);
+        steward.pause();
+        vm.prank(guardian);
+        steward.unpause();
+        assertFalse(steward.paused(), "unpaused");
+    }
+
+    function test_gas_setGuardian() public {
+        address next = makeAddr("next guardian");
+        vm.prank(owner);
+        steward.setGuardian(next);
+        assertEq(steward.guardian(), next, "guardian replaced");
+    }
+
+    function test_gas_setAssetRestricted() public {
+        vm.prank(owner);
+        steward.setAssetRestricted(asset, true);
+        assertTrue(steward.isRestricted(asset), "restricted");
+    }
+
+    function test_gas_setRiskOracle() public {
+        AaveRiskSteward fresh = new AaveRiskSteward(address(aave), address(aave), owner, guardian, DELAY, aaveBounds());
+        vm.prank(owner);
+        fresh.setRiskOracle(oracle);
+        assertEq(fresh.riskOracle(), oracle, "oracle named");
+    }
+
     /* --------------------------------------- fuzz --------------------------------------- */
 
     /// @notice Any move within every bound applies exactly, and LTV stays below LT.

@@ -3,17 +3,20 @@ pragma solidity 0.8.20;
 
 import {BaseTest} from "../Base.t.sol";
 import {Test} from "../utils/Test.sol";
+import {ExpectedReverts} from "./ExpectedReverts.sol";
 
 import {IRiskOracle} from "../../src/interfaces/IRiskOracle.sol";
+import {Errors} from "../../src/libraries/Errors.sol";
 import {RiskRule} from "../../src/libraries/RiskRule.sol";
 import {AaveRiskSteward} from "../../src/AaveRiskSteward.sol";
 import {RiskOracle} from "../../src/RiskOracle.sol";
 
 /// @notice Submits, as the keeper, the fixture's real proof with its real scores, the same proof with
 ///         tampered scores, and random updates with random proofs (their parameters always follow the rule,
-///         so only the proof can stop them); executes queued updates; moves time. Every rejected call is
-///         caught: `fail_on_revert` catches handler bugs only.
-contract OracleHandler is Test {
+///         so only the proof can stop them); executes queued updates; moves time. A rejected call is caught
+///         only if its error is one that call may raise (a forged proof: `InvalidProof`; a repeated epoch:
+///         `StaleEpoch`); any other revert escapes and `fail_on_revert` fails the run.
+contract OracleHandler is Test, ExpectedReverts {
     RiskOracle public immutable oracle;
     AaveRiskSteward public immutable steward;
     address public immutable keeper;
@@ -65,7 +68,9 @@ contract OracleHandler is Test {
             lastEpoch = epoch;
             if (tamper) ++acceptedForged;
             else ++acceptedGenuine;
-        } catch {}
+        } catch (bytes memory reason) {
+            _expectOneOf(reason, _errors(Errors.InvalidProof.selector, Errors.StaleEpoch.selector));
+        }
     }
 
     function submitRandom(uint256 seed, bytes calldata proof) external {
@@ -79,12 +84,20 @@ contract OracleHandler is Test {
         try oracle.submit(_update(scores, epoch), proof) {
             lastEpoch = epoch;
             ++acceptedForged;
-        } catch {}
+        } catch (bytes memory reason) {
+            _expectOneOf(reason, _errors(Errors.InvalidProof.selector));
+        }
     }
 
     function execute() external {
         vm.warp(block.timestamp + steward.executionDelay());
-        try steward.execute(steward.latestUpdateId(market)) {} catch {}
+        try steward.execute(steward.latestUpdateId(market)) {}
+        catch (bytes memory reason) {
+            _expectOneOf(
+                reason,
+                _errors(Errors.UnknownUpdate.selector, Errors.UpdateNotPending.selector, Errors.UpdateExpired.selector)
+            );
+        }
     }
 
     function warp(uint256 by) external {
@@ -135,6 +148,7 @@ contract OracleInvariantTest is BaseTest {
     function test_handler_acceptsTheGenuineProofOnly() public {
         handler.submitGenuine(1, true, 5);
         assertEq(handler.lastEpoch(), 0, "tampered copy rejected");
+        assertEq(handler.rejections(Errors.InvalidProof.selector), 1, "rejected as an invalid proof");
         handler.submitGenuine(1, false, 0);
         assertEq(handler.acceptedGenuine(), 1, "genuine accepted");
         assertEq(oracle.marketState(asset).epoch, 1, "epoch 1");

@@ -4,14 +4,17 @@ pragma solidity 0.8.20;
 import {Test} from "../utils/Test.sol";
 import {MockAaveMarket} from "../utils/MockAave.sol";
 import {Bounds} from "../Base.t.sol";
+import {ExpectedReverts} from "./ExpectedReverts.sol";
 
 import {AaveRiskSteward} from "../../src/AaveRiskSteward.sol";
 import {IAaveRiskSteward} from "../../src/interfaces/IAaveRiskSteward.sol";
+import {Errors} from "../../src/libraries/Errors.sol";
 
 /// @notice Drives the steward as its RiskOracle, its guardian and anyone would: random proposals (within
-///         and beyond the bounds), executions at random times, vetoes, pauses. Every call that the
-///         steward may reject is wrapped in try/catch, so `fail_on_revert` catches only handler bugs.
-contract StewardHandler is Test {
+///         and beyond the bounds), executions at random times, vetoes, pauses. A call the steward may
+///         reject is caught and its error checked against the ones that call may raise; any other revert
+///         (a panic, an unexpected error) escapes, and `fail_on_revert` fails the run.
+contract StewardHandler is Test, ExpectedReverts {
     uint64 internal constant KEEP = type(uint64).max;
 
     AaveRiskSteward public immutable steward;
@@ -47,7 +50,18 @@ contract StewardHandler is Test {
         // forge-lint: disable-end(unsafe-typecast)
         try steward.queue(u) {
             ++queued;
-        } catch {}
+        } catch (bytes memory reason) {
+            _expectOneOf(
+                reason,
+                _errors(
+                    Errors.StewardPaused.selector,
+                    Errors.UpdateExpired.selector,
+                    Errors.LtvNotBelowLt.selector,
+                    Errors.BoundExceeded.selector,
+                    Errors.DelayNotElapsed.selector
+                )
+            );
+        }
     }
 
     function execute(uint256 assetSeed, uint256 wait) external {
@@ -55,13 +69,27 @@ contract StewardHandler is Test {
         uint256 id = steward.latestUpdateId(assets[assetSeed % 2]);
         try steward.execute(id) {
             ++executed;
-        } catch {}
+        } catch (bytes memory reason) {
+            _expectOneOf(
+                reason,
+                _errors(
+                    Errors.UnknownUpdate.selector,
+                    Errors.UpdateNotPending.selector,
+                    Errors.UpdateNotReady.selector,
+                    Errors.StewardPaused.selector,
+                    Errors.UpdateExpired.selector
+                )
+            );
+        }
     }
 
     function disable(uint256 assetSeed) external {
         uint256 id = steward.latestUpdateId(assets[assetSeed % 2]);
         vm.prank(guardian);
-        try steward.disable(id) {} catch {}
+        try steward.disable(id) {}
+        catch (bytes memory reason) {
+            _expectOneOf(reason, _errors(Errors.UnknownUpdate.selector, Errors.UpdateNotPending.selector));
+        }
     }
 
     function setPaused(bool paused) external {
@@ -106,6 +134,16 @@ contract StewardInvariantTest is Test, Bounds {
         vm.prank(owner);
         steward.setRiskOracle(address(handler));
         targetContract(address(handler));
+    }
+
+    /// @notice The handler's rejections are real and counted by error (so the invariants are not vacuous):
+    ///         an LTV raise of 100 bps, twice the bound, is refused with `BoundExceeded`.
+    function test_handler_countsTheStewardsRejections() public {
+        handler.queue(0, 100, 0, 0, 0, 0);
+        assertEq(handler.queued(), 0, "nothing queued");
+        assertEq(handler.rejections(Errors.BoundExceeded.selector), 1, "refused past its bound");
+        handler.queue(0, 10, 10, 0, 0, 0);
+        assertEq(handler.queued(), 1, "a move within the bound is queued");
     }
 
     /// @notice LTV < LT for every reserve, always.
